@@ -1,0 +1,2 @@
+//! Generates realistic phone backups: iPhone (modern and mbdb layouts, plain and
+//! encrypted), Android `.ab` (versions 1–5) and Plugback Android backup folders.
