@@ -1,9 +1,7 @@
 //! Plugback: with no command it opens the window; with a command it runs the CLI.
 
-mod cli;
-mod gui;
-
 use clap::Parser;
+use plugback::{cli, gui};
 
 fn main() -> anyhow::Result<()> {
     let args = cli::Args::parse();
