@@ -2,5 +2,6 @@
 //! - `gui`: the eframe window (no I/O on the UI thread).
 //! - `cli`: the same engine for scripts.
 
+pub mod build_info;
 pub mod cli;
 pub mod gui;

@@ -9,6 +9,6 @@ fn main() -> anyhow::Result<()> {
         None => gui::run(gui::GuiOptions {
             extra_dirs: args.dirs,
         }),
-        Some(command) => std::process::exit(cli::run(command)),
+        Some(command) => std::process::exit(cli::run(command, &args.dirs)),
     }
 }

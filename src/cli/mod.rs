@@ -1,10 +1,27 @@
 //! The command-line front end: the same engine as the window, for scripts.
+//!
+//! Exit codes are a contract: 0 all good (warnings allowed), 1 problems found,
+//! 2 the command could not run.
+
+mod backups;
+mod explain;
+mod info;
+mod output;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_PROBLEMS: i32 = 1;
+pub const EXIT_CANNOT_RUN: i32 = 2;
+
 #[derive(Parser, Debug)]
-#[command(name = "plugback", version, about = "Get your phone's data back over a cable.")]
+#[command(
+    name = "plugback",
+    version = crate::build_info::VERSION_LINE,
+    about = "Get your phone's data back over a cable. Without a command, opens the window."
+)]
 pub struct Args {
     /// Also look for backups in this folder (repeatable). Without a command, the window
     /// lists these too.
@@ -16,9 +33,37 @@ pub struct Args {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {}
+pub enum Command {
+    /// List the phone backups on this computer, most recent first.
+    Backups {
+        /// Print one JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also count files and apps and measure sizes (reads each backup's file list).
+        #[arg(long)]
+        stats: bool,
+    },
+    /// Describe one backup.
+    Info {
+        path: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check that a backup holds what its own file list says, without changing it.
+    Verify(verify::VerifyArgs),
+    /// Explain a problem or error code in plain words (or search by words).
+    Explain {
+        /// A code such as `blob-missing`, or words to search for.
+        query: Vec<String>,
+    },
+}
 
 /// Runs a command and returns the process exit code.
-pub fn run(command: Command) -> i32 {
-    match command {}
+pub fn run(command: Command, dirs: &[PathBuf]) -> i32 {
+    match command {
+        Command::Backups { json, stats } => backups::run(dirs, json, stats),
+        Command::Info { path, json } => info::run(&path, json),
+        Command::Verify(args) => verify::run(&args),
+        Command::Explain { query } => explain::run(&query.join(" ")),
+    }
 }
