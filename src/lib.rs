@@ -5,3 +5,4 @@
 pub mod build_info;
 pub mod cli;
 pub mod gui;
+pub mod text;

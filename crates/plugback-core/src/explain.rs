@@ -152,6 +152,12 @@ pub const CATALOG: &[Explanation] = &[
         "Copy the backup again from its source. Other files may still restore.",
     ),
     entry(
+        "manifest-unreadable",
+        "The backup's file list cannot be read",
+        "The file that lists everything in the backup (plugback-android.json) is damaged, is not a Plugback file list, or was written by a newer Plugback.",
+        "If Plugback says the list is from a newer version, update Plugback. Otherwise copy the backup folder again from its source.",
+    ),
+    entry(
         "not-a-backup",
         "This is not a phone backup",
         "Plugback found no iPhone backup files (Info.plist, Manifest.db) and no Android backup (.ab, plugback-android.json) here.",

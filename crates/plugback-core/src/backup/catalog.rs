@@ -167,3 +167,65 @@ fn starts_with_ab_magic(path: &Path) -> bool {
         .map(|_| &head == b"ANDROID BACKUP\n")
         .unwrap_or(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path, bytes: &[u8]) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn kinds_are_recognised_by_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("modern/Manifest.db"), b"");
+        touch(&root.join("legacy/Manifest.mbdb"), b"mbdb\x05\x00");
+        touch(&root.join("plists-only/Info.plist"), b"");
+        touch(&root.join("android/plugback-android.json"), b"{}");
+        touch(&root.join("phone.ab"), b"ANDROID BACKUP\n5\n1\nnone\n");
+        touch(&root.join("notes.txt"), b"ANDROID BACKU");
+        fs::create_dir_all(root.join("empty")).unwrap();
+
+        assert_eq!(detect_kind(&root.join("modern")), Some(BackupKind::Ios));
+        assert_eq!(detect_kind(&root.join("legacy")), Some(BackupKind::IosLegacyMbdb));
+        assert_eq!(detect_kind(&root.join("plists-only")), Some(BackupKind::Ios));
+        assert_eq!(detect_kind(&root.join("android")), Some(BackupKind::AndroidFolder));
+        assert_eq!(detect_kind(&root.join("phone.ab")), Some(BackupKind::AndroidAb));
+        assert_eq!(detect_kind(&root.join("notes.txt")), None);
+        assert_eq!(detect_kind(&root.join("empty")), None);
+        assert_eq!(detect_kind(&root.join("absent")), None);
+    }
+
+    #[test]
+    fn search_dirs_keep_order_without_repeats() {
+        let saved = vec![PathBuf::from("/a"), PathBuf::from("/b")];
+        let extra = vec![PathBuf::from("/b"), PathBuf::from("/c")];
+        let dirs = search_dirs(&saved, &extra);
+        let tail: Vec<_> = dirs.iter().filter(|d| d.starts_with("/a") || d.starts_with("/b") || d.starts_with("/c")).collect();
+        assert_eq!(tail, [Path::new("/a"), Path::new("/b"), Path::new("/c")]);
+    }
+
+    #[test]
+    fn missing_folders_are_skipped_quietly() {
+        let scan = scan(&[PathBuf::from("/definitely/not/here")]);
+        assert!(scan.backups.is_empty());
+        assert!(scan.unreadable.is_empty());
+    }
+
+    #[test]
+    fn most_recent_first_and_undated_last() {
+        let mut list = vec![
+            BackupSummary::new("/x/undated".into(), BackupKind::Ios),
+            BackupSummary::new("/x/old".into(), BackupKind::Ios),
+            BackupSummary::new("/x/new".into(), BackupKind::AndroidAb),
+        ];
+        list[1].date_unix = Some(10);
+        list[2].date_unix = Some(20);
+        sort_most_recent_first(&mut list);
+        let order: Vec<_> = list.iter().map(|b| b.path.to_str().unwrap()).collect();
+        assert_eq!(order, ["/x/new", "/x/old", "/x/undated"]);
+    }
+}

@@ -58,6 +58,9 @@ pub struct BackupSummary {
     pub snapshot: SnapshotState,
     /// Identifies the phone (UDID for iPhones, serial for Android) where the backup says.
     pub device_id: Option<String>,
+    /// The backup format's own version where it states one (the `.ab` header's version
+    /// line, the Plugback Android folder's `version`).
+    pub format_version: Option<String>,
     pub file_count: Option<u64>,
     pub app_count: Option<u64>,
     pub total_bytes: Option<u64>,
@@ -76,6 +79,7 @@ impl BackupSummary {
             encrypted: false,
             snapshot: SnapshotState::Unknown,
             device_id: None,
+            format_version: None,
             file_count: None,
             app_count: None,
             total_bytes: None,

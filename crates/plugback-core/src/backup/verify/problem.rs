@@ -28,6 +28,9 @@ pub enum ProblemCode {
     Unreadable,
     /// A manifest entry that cannot be decoded (bad record, bad JSON field).
     RecordInvalid,
+    /// The whole file list cannot be read (a Plugback Android folder's JSON manifest that
+    /// does not parse, or is of an unknown format or a newer version).
+    ManifestUnreadable,
 }
 
 impl ProblemCode {
@@ -53,6 +56,7 @@ impl ProblemCode {
         Self::UnsafePath,
         Self::Unreadable,
         Self::RecordInvalid,
+        Self::ManifestUnreadable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +82,7 @@ impl ProblemCode {
             Self::UnsafePath => "unsafe-path",
             Self::Unreadable => "unreadable",
             Self::RecordInvalid => "record-invalid",
+            Self::ManifestUnreadable => "manifest-unreadable",
         }
     }
 

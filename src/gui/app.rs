@@ -1,0 +1,81 @@
+//! The window's app: owns the state, hands jobs to the worker, drains its events each
+//! frame, and lays out the views.
+
+use super::state::{AppConfig, AppState, Event, Job};
+use super::views;
+use super::worker::Worker;
+use eframe::egui;
+use std::sync::mpsc::Receiver;
+
+pub struct PlugbackApp {
+    state: AppState,
+    worker: Worker,
+    events: Receiver<Event>,
+}
+
+impl PlugbackApp {
+    /// Starts loading settings and scanning at once, in the background.
+    pub fn new(cc: &eframe::CreationContext<'_>, config: AppConfig) -> Self {
+        let (worker, events) = Worker::new(cc.egui_ctx.clone(), config.settings_path.clone());
+        let (state, jobs) = AppState::new(&config);
+        let app = Self {
+            state,
+            worker,
+            events,
+        };
+        app.start(jobs);
+        app
+    }
+
+    /// What the window knows (for tests and, later, other panels).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    fn start(&self, jobs: Vec<Job>) {
+        for job in jobs {
+            self.worker.spawn(job);
+        }
+    }
+
+    fn drain_events(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            let jobs = self.state.apply(event);
+            self.start(jobs);
+        }
+    }
+}
+
+impl eframe::App for PlugbackApp {
+    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain_events();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let mut jobs = Vec::new();
+        egui::Panel::top("toolbar").show(ui, |ui| {
+            ui.add_space(4.0);
+            views::toolbar::show(ui, &mut self.state, &mut jobs);
+            ui.add_space(4.0);
+        });
+        egui::Panel::right("details")
+            .default_size(440.0)
+            .min_size(300.0)
+            .show(ui, |ui| {
+                // A panel shrinks to its contents: keep the width it was given.
+                ui.set_min_width(ui.available_width());
+                views::details::show(ui, &mut self.state, &mut jobs);
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            views::backups::show(ui, &mut self.state, &mut jobs);
+        });
+        self.start(jobs);
+    }
+}
+
+impl Drop for PlugbackApp {
+    /// A check still running when the window closes is stopped rather than left reading.
+    fn drop(&mut self) {
+        self.state.cancel_verify();
+    }
+}

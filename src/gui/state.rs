@@ -1,0 +1,932 @@
+//! What the window knows, and how it changes. Pure logic: no I/O, no egui.
+//!
+//! Each action a person takes, and each event a background job reports, goes through a
+//! method here that updates the state and returns the jobs to start. The app hands those
+//! jobs to the worker; the views only read the state and call these methods.
+
+use plugback_core::backup::summary::BackupStats;
+use plugback_core::backup::verify::{Depth, Severity, VerifyOptions, VerifyProgress, VerifyReport};
+use plugback_core::backup::{BackupError, BackupKind, BackupSummary};
+use plugback_core::cancel::CancelToken;
+use plugback_core::secret::Password;
+use plugback_core::settings::Settings;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+/// Where the window looks for backups and keeps its settings.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// Folders to search besides those saved in the settings (from `--dir`, or a test's).
+    pub dirs: Vec<PathBuf>,
+    /// Also search the usual places (Finder/iTunes folders, Plugback's own folder) and
+    /// `PLUGBACK_BACKUP_DIRS`.
+    pub standard_places: bool,
+    /// The settings file; `None` keeps added folders for this session only.
+    pub settings_path: Option<PathBuf>,
+}
+
+impl AppConfig {
+    /// The usual places on this computer, the person's settings, and `extra_dirs`.
+    pub fn for_this_computer(extra_dirs: Vec<PathBuf>) -> Self {
+        Self {
+            dirs: extra_dirs,
+            standard_places: true,
+            settings_path: plugback_core::settings::settings_path(),
+        }
+    }
+
+    /// Only `dirs`, and no settings file: nothing outside them is read or written.
+    pub fn only(dirs: Vec<PathBuf>) -> Self {
+        Self {
+            dirs,
+            standard_places: false,
+            settings_path: None,
+        }
+    }
+}
+
+/// Something that went wrong in a job, ready to show: a stable code for the plain-language
+/// catalog (when there is one) and the specific message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub code: Option<&'static str>,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            code: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<&BackupError> for Failure {
+    fn from(err: &BackupError) -> Self {
+        Self {
+            code: Some(err.code()),
+            message: err.to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Unreadable {
+    pub path: PathBuf,
+    pub failure: Failure,
+}
+
+/// Which folders a scan searches. Resolved on the worker: finding the usual places reads
+/// the environment and the account database, which the UI thread leaves alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchPlan {
+    /// Folders saved in the settings.
+    pub saved: Vec<PathBuf>,
+    /// Folders given at start (`--dir`, or a test's).
+    pub extra: Vec<PathBuf>,
+    /// Also the usual places and `PLUGBACK_BACKUP_DIRS`.
+    pub standard_places: bool,
+}
+
+impl SearchPlan {
+    /// The folders to search, in order, without repeats.
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        if self.standard_places {
+            return plugback_core::backup::catalog::search_dirs(&self.saved, &self.extra);
+        }
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for dir in self.saved.iter().chain(&self.extra) {
+            if !dirs.contains(dir) {
+                dirs.push(dir.clone());
+            }
+        }
+        dirs
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchedFolder {
+    pub path: PathBuf,
+    pub exists: bool,
+}
+
+/// The settings file as loaded: what to say about it, and whether it may be written.
+#[derive(Clone, Debug)]
+pub struct LoadedSettings {
+    pub settings: Settings,
+    /// A problem with the file, for a person.
+    pub problem: Option<String>,
+    /// False when the file exists but could not be read: saving would overwrite it.
+    pub writable: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct FolderAdded {
+    pub settings: Settings,
+    /// Whether the folder was written to the settings file (else kept for this session).
+    pub saved: bool,
+    pub note: Option<String>,
+}
+
+/// What background jobs report.
+#[derive(Debug)]
+pub enum Event {
+    SettingsLoaded(LoadedSettings),
+    ScanFinished {
+        generation: u64,
+        searched: Vec<SearchedFolder>,
+        backups: Vec<BackupSummary>,
+        unreadable: Vec<Unreadable>,
+        /// Why the scan could not run, if it could not.
+        problem: Option<String>,
+    },
+    StatsReady {
+        path: PathBuf,
+        result: Result<BackupStats, Failure>,
+    },
+    VerifyProgress {
+        run: u64,
+        progress: VerifyProgress,
+    },
+    VerifyFinished {
+        run: u64,
+        result: Result<VerifyReport, Failure>,
+    },
+    FolderAdded {
+        path: PathBuf,
+        result: Result<FolderAdded, Failure>,
+    },
+}
+
+/// Work for the worker threads.
+#[derive(Debug)]
+pub enum Job {
+    LoadSettings,
+    Scan {
+        generation: u64,
+        plan: SearchPlan,
+    },
+    Stats {
+        path: PathBuf,
+        kind: BackupKind,
+    },
+    Verify {
+        run: u64,
+        path: PathBuf,
+        options: VerifyOptions,
+    },
+    /// Check that the folder exists, then add it to `settings` (and save them if `save`).
+    AddFolder {
+        path: PathBuf,
+        settings: Settings,
+        save: bool,
+    },
+}
+
+impl Job {
+    /// The event that tells the state this job could not run (the thread could not start
+    /// or stopped unexpectedly), so that nothing waits forever.
+    pub fn failed(&self, failure: Failure) -> Event {
+        match self {
+            Job::LoadSettings => Event::SettingsLoaded(LoadedSettings {
+                settings: Settings::default(),
+                problem: Some(failure.message),
+                writable: false,
+            }),
+            Job::Scan { generation, .. } => Event::ScanFinished {
+                generation: *generation,
+                searched: Vec::new(),
+                backups: Vec::new(),
+                unreadable: Vec::new(),
+                problem: Some(failure.message),
+            },
+            Job::Stats { path, .. } => Event::StatsReady {
+                path: path.clone(),
+                result: Err(failure),
+            },
+            Job::Verify { run, .. } => Event::VerifyFinished {
+                run: *run,
+                result: Err(failure),
+            },
+            Job::AddFolder { path, .. } => Event::FolderAdded {
+                path: path.clone(),
+                result: Err(failure),
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanState {
+    LoadingSettings,
+    Scanning,
+    Done,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StatsState {
+    Counting,
+    Ready(BackupStats),
+    Failed(Failure),
+}
+
+#[derive(Debug)]
+pub enum VerifyStatus {
+    Running {
+        progress: VerifyProgress,
+        cancel: CancelToken,
+    },
+    Done(VerifyReport),
+    Failed(Failure),
+    Cancelled,
+}
+
+#[derive(Debug)]
+pub struct Verification {
+    pub run: u64,
+    pub depth: Depth,
+    pub status: VerifyStatus,
+}
+
+impl Verification {
+    pub fn is_running(&self) -> bool {
+        matches!(self.status, VerifyStatus::Running { .. })
+    }
+
+    pub fn cancel_requested(&self) -> bool {
+        matches!(&self.status, VerifyStatus::Running { cancel, .. } if cancel.is_cancelled())
+    }
+}
+
+/// A short message next to the "Add folder" field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FolderNote {
+    Adding(PathBuf),
+    Added(String),
+    Problem(String),
+}
+
+pub struct AppState {
+    extra_dirs: Vec<PathBuf>,
+    standard_places: bool,
+    has_settings_file: bool,
+    settings_writable: bool,
+    pub settings: Settings,
+    /// A problem with the settings file, for a person.
+    pub settings_problem: Option<String>,
+
+    pub scan: ScanState,
+    scan_generation: u64,
+    pub searched: Vec<SearchedFolder>,
+    pub backups: Vec<BackupSummary>,
+    pub unreadable: Vec<Unreadable>,
+    /// Why the last scan could not run, if it could not.
+    pub scan_problem: Option<String>,
+
+    pub selected: Option<PathBuf>,
+    pub stats: HashMap<PathBuf, StatsState>,
+    pub verifications: HashMap<PathBuf, Verification>,
+    next_run: u64,
+    /// What the person typed in the password field; wiped on drop and on a new selection.
+    pub password: Zeroizing<String>,
+
+    pub folder_form_open: bool,
+    pub folder_input: String,
+    pub folder_note: Option<FolderNote>,
+}
+
+impl AppState {
+    /// The state at start, and the first jobs to run.
+    pub fn new(config: &AppConfig) -> (Self, Vec<Job>) {
+        let has_settings_file = config.settings_path.is_some();
+        let mut state = Self {
+            extra_dirs: config.dirs.clone(),
+            standard_places: config.standard_places,
+            has_settings_file,
+            settings_writable: has_settings_file,
+            settings: Settings::default(),
+            settings_problem: None,
+            scan: ScanState::LoadingSettings,
+            scan_generation: 0,
+            searched: Vec::new(),
+            backups: Vec::new(),
+            unreadable: Vec::new(),
+            scan_problem: None,
+            selected: None,
+            stats: HashMap::new(),
+            verifications: HashMap::new(),
+            next_run: 0,
+            password: Zeroizing::new(String::new()),
+            folder_form_open: false,
+            folder_input: String::new(),
+            folder_note: None,
+        };
+        let jobs = if has_settings_file {
+            vec![Job::LoadSettings]
+        } else {
+            state.rescan()
+        };
+        (state, jobs)
+    }
+
+    /// The folders the next scan searches.
+    pub fn search_plan(&self) -> SearchPlan {
+        SearchPlan {
+            saved: self.settings.backup_folders.clone(),
+            extra: self.extra_dirs.clone(),
+            standard_places: self.standard_places,
+        }
+    }
+
+    pub fn rescan(&mut self) -> Vec<Job> {
+        self.scan_generation += 1;
+        self.scan = ScanState::Scanning;
+        vec![Job::Scan {
+            generation: self.scan_generation,
+            plan: self.search_plan(),
+        }]
+    }
+
+    /// Updates the state with what a job reported; returns the jobs that follow from it.
+    pub fn apply(&mut self, event: Event) -> Vec<Job> {
+        match event {
+            Event::SettingsLoaded(loaded) => {
+                self.settings = loaded.settings;
+                self.settings_problem = loaded.problem;
+                self.settings_writable = loaded.writable;
+                self.rescan()
+            }
+            Event::ScanFinished {
+                generation,
+                searched,
+                backups,
+                unreadable,
+                problem,
+            } => {
+                if generation != self.scan_generation {
+                    return Vec::new(); // a newer scan is under way
+                }
+                self.scan = ScanState::Done;
+                self.searched = searched;
+                self.backups = backups;
+                self.unreadable = unreadable;
+                self.scan_problem = problem;
+                // The backups may have changed on disk: counts are taken again when shown.
+                self.stats.clear();
+                match self.selected.clone() {
+                    Some(path) if self.backup(&path).is_some() => self.request_stats(&path),
+                    Some(_) => {
+                        self.clear_selection();
+                        Vec::new()
+                    }
+                    None => Vec::new(),
+                }
+            }
+            Event::StatsReady { path, result } => {
+                let state = match result {
+                    Ok(stats) => StatsState::Ready(stats),
+                    Err(failure) => StatsState::Failed(failure),
+                };
+                self.stats.insert(path, state);
+                Vec::new()
+            }
+            Event::VerifyProgress { run, progress } => {
+                if let Some(VerifyStatus::Running { progress: p, .. }) =
+                    self.verification_by_run(run).map(|v| &mut v.status)
+                {
+                    *p = progress;
+                }
+                Vec::new()
+            }
+            Event::VerifyFinished { run, result } => {
+                if let Some(v) = self.verification_by_run(run) {
+                    v.status = match result {
+                        Ok(report) => VerifyStatus::Done(report),
+                        Err(f) if f.code == Some("cancelled") => VerifyStatus::Cancelled,
+                        Err(f) => VerifyStatus::Failed(f),
+                    };
+                }
+                Vec::new()
+            }
+            Event::FolderAdded { path, result } => match result {
+                Ok(added) => {
+                    self.settings = added.settings;
+                    self.folder_input.clear();
+                    self.folder_form_open = false;
+                    let mut note = if added.saved {
+                        format!("Added {}.", path.display())
+                    } else {
+                        format!("Added {} for this session.", path.display())
+                    };
+                    if let Some(extra) = added.note {
+                        note.push(' ');
+                        note.push_str(&extra);
+                    }
+                    self.folder_note = Some(FolderNote::Added(note));
+                    self.rescan()
+                }
+                Err(failure) => {
+                    self.folder_note = Some(FolderNote::Problem(failure.message));
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    pub fn backup(&self, path: &Path) -> Option<&BackupSummary> {
+        self.backups.iter().find(|b| b.path == path)
+    }
+
+    pub fn selected_backup(&self) -> Option<&BackupSummary> {
+        self.selected.as_deref().and_then(|p| self.backup(p))
+    }
+
+    /// Shows `path`'s details; counts its files in the background the first time.
+    pub fn select(&mut self, path: &Path) -> Vec<Job> {
+        if self.selected.as_deref() == Some(path) || self.backup(path).is_none() {
+            return Vec::new();
+        }
+        self.clear_selection();
+        self.selected = Some(path.to_path_buf());
+        self.request_stats(path)
+    }
+
+    fn clear_selection(&mut self) {
+        self.selected = None;
+        // A password belongs to one backup: never carry it over to another.
+        self.password.clear();
+    }
+
+    fn request_stats(&mut self, path: &Path) -> Vec<Job> {
+        let Some(kind) = self.backup(path).map(|b| b.kind) else {
+            return Vec::new();
+        };
+        if self.stats.contains_key(path) {
+            return Vec::new();
+        }
+        self.stats.insert(path.to_path_buf(), StatsState::Counting);
+        vec![Job::Stats {
+            path: path.to_path_buf(),
+            kind,
+        }]
+    }
+
+    /// The check under way, on whichever backup.
+    pub fn running_verification(&self) -> Option<(&Path, &Verification)> {
+        self.verifications
+            .iter()
+            .find(|(_, v)| v.is_running())
+            .map(|(p, v)| (p.as_path(), v))
+    }
+
+    /// Checks the selected backup. One check at a time: None while another runs.
+    pub fn start_verify(&mut self, depth: Depth) -> Option<Job> {
+        if self.running_verification().is_some() {
+            return None;
+        }
+        let path = self.selected_backup()?.path.clone();
+        let password = (!self.password.is_empty()).then(|| Password::new(self.password.as_str()));
+        let options = VerifyOptions {
+            depth,
+            password,
+            cancel: CancelToken::new(),
+        };
+        self.next_run += 1;
+        let run = self.next_run;
+        self.verifications.insert(
+            path.clone(),
+            Verification {
+                run,
+                depth,
+                status: VerifyStatus::Running {
+                    progress: VerifyProgress::default(),
+                    cancel: options.cancel.clone(),
+                },
+            },
+        );
+        Some(Job::Verify { run, path, options })
+    }
+
+    /// Asks the running check to stop; it reports back as cancelled.
+    pub fn cancel_verify(&mut self) {
+        for v in self.verifications.values() {
+            if let VerifyStatus::Running { cancel, .. } = &v.status {
+                cancel.cancel();
+            }
+        }
+    }
+
+    fn verification_by_run(&mut self, run: u64) -> Option<&mut Verification> {
+        self.verifications.values_mut().find(|v| v.run == run)
+    }
+
+    pub fn open_folder_form(&mut self) {
+        self.folder_form_open = true;
+        if !matches!(self.folder_note, Some(FolderNote::Adding(_))) {
+            self.folder_note = None;
+        }
+    }
+
+    /// Adds the folder typed in the field (checked and saved in the background).
+    pub fn add_folder(&mut self) -> Vec<Job> {
+        let text = self.folder_input.trim();
+        if text.is_empty() {
+            self.folder_note = Some(FolderNote::Problem(
+                "Type the path of the folder that holds your backups, then press Add.".to_owned(),
+            ));
+            return Vec::new();
+        }
+        let path = PathBuf::from(text);
+        if self.settings.backup_folders.contains(&path) {
+            self.folder_note = Some(FolderNote::Problem(format!(
+                "{} is already in the list of folders Plugback searches.",
+                path.display()
+            )));
+            return Vec::new();
+        }
+        if matches!(self.folder_note, Some(FolderNote::Adding(_))) {
+            return Vec::new();
+        }
+        self.folder_note = Some(FolderNote::Adding(path.clone()));
+        vec![Job::AddFolder {
+            path,
+            settings: self.settings.clone(),
+            save: self.settings_writable,
+        }]
+    }
+
+    /// Why added folders will not be remembered, if they will not.
+    pub fn folders_not_remembered_reason(&self) -> Option<&'static str> {
+        if !self.has_settings_file {
+            Some("Folders you add here are kept until Plugback closes.")
+        } else if !self.settings_writable {
+            Some(
+                "Plugback could not read its settings file, so it will not overwrite it: folders you add are kept until Plugback closes.",
+            )
+        } else {
+            None
+        }
+    }
+}
+
+/// "No problems found", "2 errors, 1 warning", "No errors, 1 warning".
+pub fn result_headline(report: &VerifyReport) -> String {
+    let errors = report
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
+    let warnings = report.problems.len() - errors;
+    match (errors, warnings) {
+        (0, 0) => "No problems found".to_owned(),
+        (0, w) => format!(
+            "No errors, {}",
+            crate::gui::format::count(w, "warning", "warnings")
+        ),
+        (e, 0) => crate::gui::format::count(e, "error", "errors"),
+        (e, w) => format!(
+            "{}, {}",
+            crate::gui::format::count(e, "error", "errors"),
+            crate::gui::format::count(w, "warning", "warnings")
+        ),
+    }
+}
+
+/// How far a check has got, from 0 to 1: by bytes when known (deep), else by files.
+pub fn progress_fraction(p: &VerifyProgress) -> f32 {
+    let (done, total) = if p.bytes_total > 0 {
+        (p.bytes_done, p.bytes_total)
+    } else {
+        (p.files_done, p.files_total)
+    };
+    if total == 0 {
+        0.0
+    } else {
+        (done.min(total) as f64 / total as f64) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plugback_core::backup::verify::{Problem, ProblemCode};
+
+    fn summary(path: &str, date: i64) -> BackupSummary {
+        let mut b = BackupSummary::new(PathBuf::from(path), BackupKind::Ios);
+        b.date_unix = Some(date);
+        b
+    }
+
+    fn scanned(state: &mut AppState, backups: Vec<BackupSummary>) -> Vec<Job> {
+        let generation = state.scan_generation;
+        state.apply(Event::ScanFinished {
+            generation,
+            searched: Vec::new(),
+            backups,
+            unreadable: Vec::new(),
+            problem: None,
+        })
+    }
+
+    fn fresh() -> AppState {
+        let (mut state, jobs) = AppState::new(&AppConfig::only(vec!["/b".into()]));
+        assert!(matches!(jobs.as_slice(), [Job::Scan { .. }]));
+        scanned(
+            &mut state,
+            vec![summary("/b/one", 20), summary("/b/two", 10)],
+        );
+        state
+    }
+
+    #[test]
+    fn settings_file_is_loaded_before_the_first_scan() {
+        let config = AppConfig {
+            dirs: vec!["/extra".into()],
+            standard_places: false,
+            settings_path: Some("/cfg/settings.json".into()),
+        };
+        let (mut state, jobs) = AppState::new(&config);
+        assert!(matches!(jobs.as_slice(), [Job::LoadSettings]));
+        assert_eq!(state.scan, ScanState::LoadingSettings);
+        let jobs = state.apply(Event::SettingsLoaded(LoadedSettings {
+            settings: Settings {
+                backup_folders: vec!["/saved".into(), "/extra".into()],
+            },
+            problem: None,
+            writable: true,
+        }));
+        match jobs.as_slice() {
+            [Job::Scan { plan, .. }] => assert_eq!(
+                plan.dirs(),
+                [PathBuf::from("/saved"), PathBuf::from("/extra")]
+            ),
+            other => panic!("expected one scan, got {other:?}"),
+        }
+        assert_eq!(state.scan, ScanState::Scanning);
+    }
+
+    #[test]
+    fn search_plans_keep_order_without_repeats() {
+        let mut plan = SearchPlan {
+            saved: vec!["/a".into(), "/b".into()],
+            extra: vec!["/b".into(), "/c".into()],
+            standard_places: false,
+        };
+        let abc = [
+            PathBuf::from("/a"),
+            PathBuf::from("/b"),
+            PathBuf::from("/c"),
+        ];
+        assert_eq!(plan.dirs(), abc);
+        // With the usual places, the person's folders still all come, in order.
+        plan.standard_places = true;
+        let dirs = plan.dirs();
+        let ours: Vec<_> = dirs.iter().filter(|d| abc.contains(d)).cloned().collect();
+        assert_eq!(ours, abc);
+    }
+
+    #[test]
+    fn stale_scans_are_ignored() {
+        let (mut state, _) = AppState::new(&AppConfig::only(vec![]));
+        let old = state.scan_generation;
+        state.rescan();
+        state.apply(Event::ScanFinished {
+            generation: old,
+            searched: Vec::new(),
+            backups: vec![summary("/old", 1)],
+            unreadable: Vec::new(),
+            problem: None,
+        });
+        assert!(state.backups.is_empty());
+        assert_eq!(state.scan, ScanState::Scanning);
+    }
+
+    #[test]
+    fn selecting_counts_files_once_and_wipes_the_password() {
+        let mut state = fresh();
+        let jobs = state.select(Path::new("/b/one"));
+        assert!(
+            matches!(jobs.as_slice(), [Job::Stats { path, .. }] if path == Path::new("/b/one"))
+        );
+        assert_eq!(
+            state.stats.get(Path::new("/b/one")),
+            Some(&StatsState::Counting)
+        );
+        state.password.push_str("secret");
+        assert!(state.select(Path::new("/b/two")).len() == 1);
+        assert!(state.password.is_empty());
+        // Back to the first: its count is under way already, no second job.
+        assert!(state.select(Path::new("/b/one")).is_empty());
+        // Unknown paths select nothing.
+        assert!(state.select(Path::new("/elsewhere")).is_empty());
+        assert_eq!(state.selected.as_deref(), Some(Path::new("/b/one")));
+    }
+
+    #[test]
+    fn rescan_drops_a_selection_that_disappeared_and_recounts_the_rest() {
+        let mut state = fresh();
+        state.select(Path::new("/b/one"));
+        state.apply(Event::StatsReady {
+            path: "/b/one".into(),
+            result: Ok(BackupStats::default()),
+        });
+        state.rescan();
+        let jobs = scanned(&mut state, vec![summary("/b/one", 20)]);
+        assert!(
+            matches!(jobs.as_slice(), [Job::Stats { .. }]),
+            "selected backup recounted"
+        );
+        state.rescan();
+        scanned(&mut state, vec![summary("/b/two", 10)]);
+        assert_eq!(state.selected, None);
+    }
+
+    #[test]
+    fn one_verification_at_a_time_with_progress_and_cancel() {
+        let mut state = fresh();
+        assert!(
+            state.start_verify(Depth::Quick).is_none(),
+            "nothing selected"
+        );
+        state.select(Path::new("/b/one"));
+        state.password.push_str("pw");
+        let Some(Job::Verify { run, options, .. }) = state.start_verify(Depth::Deep) else {
+            panic!("verify should start");
+        };
+        assert_eq!(options.password.as_ref().map(Password::expose), Some("pw"));
+        assert_eq!(options.depth, Depth::Deep);
+        assert!(
+            state.start_verify(Depth::Quick).is_none(),
+            "already running"
+        );
+
+        let progress = VerifyProgress {
+            files_done: 3,
+            files_total: 4,
+            ..Default::default()
+        };
+        state.apply(Event::VerifyProgress { run, progress });
+        let (_, running) = state.running_verification().expect("running");
+        let VerifyStatus::Running { progress, .. } = &running.status else {
+            panic!("should be running")
+        };
+        assert_eq!(progress_fraction(progress), 0.75);
+
+        state.cancel_verify();
+        assert!(options.cancel.is_cancelled());
+        assert!(state.running_verification().unwrap().1.cancel_requested());
+        state.apply(Event::VerifyFinished {
+            run,
+            result: Err(Failure::from(&BackupError::Cancelled)),
+        });
+        let v = &state.verifications[Path::new("/b/one")];
+        assert!(matches!(v.status, VerifyStatus::Cancelled));
+        assert!(
+            state.start_verify(Depth::Quick).is_some(),
+            "can start again"
+        );
+    }
+
+    #[test]
+    fn finished_reports_and_failures_are_kept_per_backup() {
+        let mut state = fresh();
+        state.select(Path::new("/b/two"));
+        let Some(Job::Verify { run, .. }) = state.start_verify(Depth::Quick) else {
+            panic!("verify should start");
+        };
+        let mut report = VerifyReport::new(BackupKind::Ios, Depth::Quick);
+        report.push(Problem::error(ProblemCode::BlobMissing, "ab/cd", "gone"));
+        state.apply(Event::VerifyFinished {
+            run,
+            result: Ok(report),
+        });
+        let VerifyStatus::Done(report) = &state.verifications[Path::new("/b/two")].status else {
+            panic!("should be done");
+        };
+        assert_eq!(result_headline(report), "1 error");
+
+        let Some(Job::Verify { run, .. }) = state.start_verify(Depth::Quick) else {
+            panic!("verify should start again");
+        };
+        state.apply(Event::VerifyFinished {
+            run,
+            result: Err(Failure::from(&BackupError::WrongPassword)),
+        });
+        let VerifyStatus::Failed(f) = &state.verifications[Path::new("/b/two")].status else {
+            panic!("should have failed");
+        };
+        assert_eq!(f.code, Some("wrong-password"));
+    }
+
+    #[test]
+    fn headlines_count_errors_and_warnings() {
+        let mut report = VerifyReport::new(BackupKind::Ios, Depth::Quick);
+        assert_eq!(result_headline(&report), "No problems found");
+        report.push(Problem::warning(ProblemCode::BlobOrphan, "x", "extra"));
+        assert_eq!(result_headline(&report), "No errors, 1 warning");
+        report.push(Problem::error(ProblemCode::BlobMissing, "y", "gone"));
+        report.push(Problem::error(ProblemCode::BlobMissing, "z", "gone"));
+        assert_eq!(result_headline(&report), "2 errors, 1 warning");
+    }
+
+    #[test]
+    fn progress_prefers_bytes_and_never_exceeds_one() {
+        let p = VerifyProgress {
+            bytes_done: 50,
+            bytes_total: 200,
+            files_done: 9,
+            files_total: 10,
+            current: String::new(),
+        };
+        assert_eq!(progress_fraction(&p), 0.25);
+        let over = VerifyProgress {
+            files_done: 12,
+            files_total: 10,
+            ..Default::default()
+        };
+        assert_eq!(progress_fraction(&over), 1.0);
+        assert_eq!(progress_fraction(&VerifyProgress::default()), 0.0);
+    }
+
+    #[test]
+    fn adding_a_folder_validates_then_rescans() {
+        let mut state = fresh();
+        state.open_folder_form();
+        assert!(state.add_folder().is_empty());
+        assert!(matches!(state.folder_note, Some(FolderNote::Problem(_))));
+
+        state.folder_input = "  /new/place ".into();
+        let jobs = state.add_folder();
+        let [Job::AddFolder { path, save, .. }] = jobs.as_slice() else {
+            panic!("expected an add-folder job, got {jobs:?}");
+        };
+        assert_eq!(path, Path::new("/new/place"));
+        assert!(!save, "no settings file: nothing saved");
+        assert!(
+            state.add_folder().is_empty(),
+            "no second job while one runs"
+        );
+
+        let jobs = state.apply(Event::FolderAdded {
+            path: "/new/place".into(),
+            result: Ok(FolderAdded {
+                settings: Settings {
+                    backup_folders: vec!["/new/place".into()],
+                },
+                saved: false,
+                note: None,
+            }),
+        });
+        match jobs.as_slice() {
+            [Job::Scan { plan, .. }] => assert!(plan.dirs().contains(&PathBuf::from("/new/place"))),
+            other => panic!("expected a rescan, got {other:?}"),
+        }
+        assert!(!state.folder_form_open);
+        assert!(state.folder_input.is_empty());
+
+        state.folder_input = "/new/place".into();
+        assert!(state.add_folder().is_empty(), "already listed");
+    }
+
+    #[test]
+    fn a_damaged_settings_file_is_never_overwritten() {
+        let config = AppConfig {
+            dirs: vec![],
+            standard_places: false,
+            settings_path: Some("/cfg/settings.json".into()),
+        };
+        let (mut state, _) = AppState::new(&config);
+        state.apply(Event::SettingsLoaded(LoadedSettings {
+            settings: Settings::default(),
+            problem: Some("damaged".into()),
+            writable: false,
+        }));
+        state.folder_input = "/x".into();
+        let jobs = state.add_folder();
+        assert!(matches!(
+            jobs.as_slice(),
+            [Job::AddFolder { save: false, .. }]
+        ));
+        assert!(state.folders_not_remembered_reason().is_some());
+    }
+
+    #[test]
+    fn failed_jobs_still_report_so_nothing_waits_forever() {
+        let mut state = fresh();
+        state.select(Path::new("/b/one"));
+        let job = state.start_verify(Depth::Quick).unwrap();
+        state.apply(job.failed(Failure::new("thread could not start")));
+        assert!(state.running_verification().is_none());
+        let stats_job = Job::Stats {
+            path: "/b/one".into(),
+            kind: BackupKind::Ios,
+        };
+        state.apply(stats_job.failed(Failure::new("x")));
+        assert!(matches!(
+            state.stats[Path::new("/b/one")],
+            StatsState::Failed(_)
+        ));
+    }
+}

@@ -1,0 +1,7 @@
+//! What the window draws. Views read the state, call its methods for what a person does,
+//! and collect the resulting jobs; they never touch files.
+
+pub mod backups;
+pub mod details;
+pub mod toolbar;
+pub mod verify;

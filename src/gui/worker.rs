@@ -1,0 +1,276 @@
+//! Background jobs: all the window's file work runs here, on its own threads.
+//!
+//! Each job sends typed events over a channel and wakes the window; the window drains the
+//! channel once per frame. A job that cannot start, or stops unexpectedly, still reports,
+//! so that nothing in the window waits forever.
+
+use super::state::{Event, Failure, FolderAdded, Job, LoadedSettings, SearchedFolder, Unreadable};
+use eframe::egui;
+use plugback_core::backup::catalog;
+use plugback_core::backup::verify::{self, ProgressReporter, VerifyOptions, VerifyProgress};
+use plugback_core::settings::{Settings, SettingsError};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+
+/// Sends events to the window and wakes it up to show them.
+#[derive(Clone)]
+struct Notifier {
+    tx: Sender<Event>,
+    ctx: egui::Context,
+}
+
+impl Notifier {
+    fn send(&self, event: Event) {
+        // The window may have closed: then nobody is listening, and that is fine.
+        if self.tx.send(event).is_ok() {
+            self.ctx.request_repaint();
+        }
+    }
+}
+
+pub struct Worker {
+    notifier: Notifier,
+    settings_path: Option<PathBuf>,
+}
+
+impl Worker {
+    /// A worker that wakes `ctx`, and the receiving end the window drains.
+    pub fn new(ctx: egui::Context, settings_path: Option<PathBuf>) -> (Self, Receiver<Event>) {
+        let (tx, rx) = mpsc::channel();
+        let worker = Self {
+            notifier: Notifier { tx, ctx },
+            settings_path,
+        };
+        (worker, rx)
+    }
+
+    pub fn spawn(&self, job: Job) {
+        let notifier = self.notifier.clone();
+        let settings_path = self.settings_path.clone();
+        let name = match &job {
+            Job::LoadSettings | Job::AddFolder { .. } => "plugback-settings",
+            Job::Scan { .. } => "plugback-scan",
+            Job::Stats { .. } => "plugback-stats",
+            Job::Verify { .. } => "plugback-verify",
+        };
+        // Kept aside in case the thread cannot start: the job moves into the closure.
+        let failed_to_start = job.failed(Failure::new(
+            "Plugback could not start a background task. Close some programs and try again.",
+        ));
+        let spawned = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || run_job(job, &notifier, settings_path.as_deref()));
+        if spawned.is_err() {
+            self.notifier.send(failed_to_start);
+        }
+    }
+}
+
+fn run_job(job: Job, notifier: &Notifier, settings_path: Option<&Path>) {
+    let on_panic = job.failed(Failure::new(
+        "Plugback stopped this task unexpectedly. Nothing was changed. Please try again, and report it if it happens again.",
+    ));
+    let outcome = catch_unwind(AssertUnwindSafe(|| match job {
+        Job::LoadSettings => Event::SettingsLoaded(load_settings(settings_path)),
+        Job::Scan { generation, plan } => scan(generation, plan.dirs()),
+        Job::Stats { path, kind } => Event::StatsReady {
+            result: catalog::stats(&path, kind).map_err(|e| Failure::from(&e)),
+            path,
+        },
+        Job::Verify { run, path, options } => run_verify(run, &path, &options, notifier),
+        Job::AddFolder {
+            path,
+            settings,
+            save,
+        } => Event::FolderAdded {
+            result: add_folder(&path, settings, save.then_some(settings_path).flatten()),
+            path,
+        },
+    }));
+    notifier.send(outcome.unwrap_or(on_panic));
+}
+
+fn load_settings(path: Option<&Path>) -> LoadedSettings {
+    let loaded = match path {
+        Some(path) => Settings::load_from(path),
+        None => Ok(Settings::default()),
+    };
+    match loaded {
+        Ok(settings) => LoadedSettings {
+            settings,
+            problem: None,
+            writable: path.is_some(),
+        },
+        Err(err) => LoadedSettings {
+            settings: Settings::default(),
+            problem: Some(settings_problem(&err)),
+            writable: false,
+        },
+    }
+}
+
+fn settings_problem(err: &SettingsError) -> String {
+    match err {
+        SettingsError::Damaged { .. } => format!(
+            "{err}. Your saved folders are not searched; the file is left as it is so you can repair or delete it."
+        ),
+        _ => format!("{err}. Your saved folders are not searched."),
+    }
+}
+
+fn scan(generation: u64, dirs: Vec<PathBuf>) -> Event {
+    let searched = dirs
+        .iter()
+        .map(|dir| SearchedFolder {
+            path: dir.clone(),
+            exists: dir.exists(),
+        })
+        .collect();
+    let found = catalog::scan(&dirs);
+    Event::ScanFinished {
+        generation,
+        searched,
+        backups: found.backups,
+        unreadable: found
+            .unreadable
+            .iter()
+            .map(|(path, err)| Unreadable {
+                path: path.clone(),
+                failure: Failure::from(err),
+            })
+            .collect(),
+        problem: None,
+    }
+}
+
+fn run_verify(run: u64, path: &Path, options: &VerifyOptions, notifier: &Notifier) -> Event {
+    // The reporter throttles these, so the window gets steady updates, not a flood.
+    let observer = |progress: &VerifyProgress| {
+        notifier.send(Event::VerifyProgress {
+            run,
+            progress: progress.clone(),
+        });
+    };
+    let reporter = ProgressReporter::new(Some(&observer));
+    Event::VerifyFinished {
+        run,
+        result: verify::verify(path, options, &reporter).map_err(|e| Failure::from(&e)),
+    }
+}
+
+/// Adds `dir` to the settings after checking it is a folder; saves them to `save_to`.
+fn add_folder(
+    dir: &Path,
+    mut settings: Settings,
+    save_to: Option<&Path>,
+) -> Result<FolderAdded, Failure> {
+    if !dir.is_dir() {
+        return Err(Failure::new(format!(
+            "There is no folder at {}. Check the path, or add the folder that holds your backups.",
+            dir.display()
+        )));
+    }
+    settings.add_backup_folder(dir.to_path_buf());
+    let Some(path) = save_to else {
+        return Ok(FolderAdded {
+            settings,
+            saved: false,
+            note: None,
+        });
+    };
+    match settings.save_to(path) {
+        Ok(()) => Ok(FolderAdded {
+            settings,
+            saved: true,
+            note: None,
+        }),
+        Err(err) => Ok(FolderAdded {
+            settings,
+            saved: false,
+            note: Some(format!(
+                "It could not be saved for next time: {err}. Check that your home folder has space and is writable."
+            )),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gui::state::SearchPlan;
+
+    #[test]
+    fn folders_are_checked_and_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings_file = dir.path().join("cfg/settings.json");
+        let backups = dir.path().join("backups");
+        std::fs::create_dir(&backups).unwrap();
+
+        let missing = add_folder(
+            &dir.path().join("nope"),
+            Settings::default(),
+            Some(&settings_file),
+        );
+        assert!(missing.unwrap_err().message.contains("There is no folder"));
+        assert!(!settings_file.exists(), "nothing written for a bad folder");
+
+        let added = add_folder(&backups, Settings::default(), Some(&settings_file)).unwrap();
+        assert!(added.saved);
+        assert_eq!(
+            Settings::load_from(&settings_file).unwrap().backup_folders,
+            vec![backups.clone()]
+        );
+
+        let session_only = add_folder(&backups, Settings::default(), None).unwrap();
+        assert!(!session_only.saved);
+        assert_eq!(session_only.settings.backup_folders, vec![backups]);
+    }
+
+    #[test]
+    fn damaged_settings_load_as_defaults_and_stay_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("settings.json");
+        std::fs::write(&file, b"{oops").unwrap();
+        let loaded = load_settings(Some(&file));
+        assert!(!loaded.writable);
+        assert!(loaded.problem.unwrap().contains("left as it is"));
+        assert_eq!(std::fs::read(&file).unwrap(), b"{oops");
+
+        let absent = load_settings(Some(&dir.path().join("absent.json")));
+        assert!(absent.writable && absent.problem.is_none());
+    }
+
+    #[test]
+    fn jobs_report_back_and_wake_the_window() {
+        let ctx = egui::Context::default();
+        let (worker, rx) = Worker::new(ctx, None);
+        let empty = tempfile::tempdir().unwrap();
+        worker.spawn(Job::Scan {
+            generation: 7,
+            plan: SearchPlan {
+                saved: vec![empty.path().to_path_buf()],
+                extra: vec![empty.path().join("absent")],
+                standard_places: false,
+            },
+        });
+        let event = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("scan reports");
+        let Event::ScanFinished {
+            generation,
+            searched,
+            backups,
+            ..
+        } = event
+        else {
+            panic!("expected a scan result, got {event:?}");
+        };
+        assert_eq!(generation, 7);
+        assert!(backups.is_empty());
+        assert_eq!(
+            searched.iter().map(|s| s.exists).collect::<Vec<_>>(),
+            [true, false]
+        );
+    }
+}
