@@ -72,7 +72,10 @@ fn tree_hashes(dir: &Path) -> Vec<(PathBuf, String)> {
                 stack.push(p);
             } else if meta.is_file() {
                 let digest = Sha256::digest(std::fs::read(&p).unwrap());
-                out.push((p.strip_prefix(dir).unwrap().to_path_buf(), hex::encode(digest)));
+                out.push((
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    hex::encode(digest),
+                ));
             }
         }
     }
@@ -85,7 +88,10 @@ fn version_names_the_build() {
     let out = plugback(&["--version"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with(&format!("plugback {}", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(
+        text.starts_with(&format!("plugback {}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
     assert!(text.contains("built "), "{text}");
 }
 
@@ -93,15 +99,23 @@ fn version_names_the_build() {
 fn backups_lists_every_kind_most_recent_first() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    generate(Kind::Ios, &root.join("ios-old"), |s| s.date_unix = 1_600_000_000);
+    generate(Kind::Ios, &root.join("ios-old"), |s| {
+        s.date_unix = 1_600_000_000
+    });
     generate(Kind::AndroidFolder, &root.join("android-new"), |s| {
         s.date_unix = 1_750_000_000
     });
-    generate(Kind::IosMbdb, &root.join("ios-mbdb-mid"), |s| s.date_unix = 1_700_000_000);
+    generate(Kind::IosMbdb, &root.join("ios-mbdb-mid"), |s| {
+        s.date_unix = 1_700_000_000
+    });
     std::fs::create_dir(root.join("not-a-backup")).unwrap();
 
     let out = plugback(&["backups", "--json", "--dir", root.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc = json_of(&out);
     let names: Vec<String> = doc["backups"]
         .as_array()
@@ -138,9 +152,16 @@ fn verify_plain_backup_passes_and_changes_nothing() {
         assert_eq!(out.status.code(), Some(0), "{doc}");
         assert_eq!(doc["ok"], true);
         assert_eq!(doc["kind"], "ios");
-        assert!(doc["stats"]["files_expected"].as_u64().unwrap() > 5, "{doc}");
+        assert!(
+            doc["stats"]["files_expected"].as_u64().unwrap() > 5,
+            "{doc}"
+        );
     }
-    assert_eq!(before, tree_hashes(&backup), "verify must never modify a backup");
+    assert_eq!(
+        before,
+        tree_hashes(&backup),
+        "verify must never modify a backup"
+    );
 }
 
 #[test]
@@ -180,7 +201,13 @@ fn encrypted_backup_needs_the_right_password() {
 
     let pw_file = dir.path().join("pw.txt");
     std::fs::write(&pw_file, "battery staple\n").unwrap();
-    let out = plugback(&["verify", "--json", "--password-file", pw_file.to_str().unwrap(), path]);
+    let out = plugback(&[
+        "verify",
+        "--json",
+        "--password-file",
+        pw_file.to_str().unwrap(),
+        path,
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(codes(&json_of(&out))[0], "wrong-password");
 
@@ -196,7 +223,10 @@ fn encrypted_backup_needs_the_right_password() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!all.contains("correct horse"), "the password must never be printed");
+    assert!(
+        !all.contains("correct horse"),
+        "the password must never be printed"
+    );
 }
 
 #[test]
@@ -208,7 +238,13 @@ fn android_backups_verify_deeply() {
     });
     let folder = generate(Kind::AndroidFolder, &dir.path().join("folder"), |_| {});
     let out = plugback_with_stdin(
-        &["verify", "--deep", "--json", "--password-stdin", ab.to_str().unwrap()],
+        &[
+            "verify",
+            "--deep",
+            "--json",
+            "--password-stdin",
+            ab.to_str().unwrap(),
+        ],
         Some("pw"),
     );
     assert_eq!(out.status.code(), Some(0), "{}", json_of(&out));
@@ -258,5 +294,28 @@ fn explain_knows_every_problem_code() {
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("What to do"));
     }
-    assert_eq!(plugback(&["explain", "no-such-thing-at-all"]).status.code(), Some(2));
+    assert_eq!(
+        plugback(&["explain", "no-such-thing-at-all"]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_closed_pipe_stops_quietly_without_a_panic() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plugback"))
+        .arg("explain")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader goes away after one line, as `| head -1` does.
+    let out = child.wait_with_output().unwrap();
+    assert!(first.contains(':'));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
 }

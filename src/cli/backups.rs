@@ -1,6 +1,6 @@
 //! `plugback backups`: the backups on this computer, most recent first.
 
-use super::output::{human_bytes, human_date, print_json};
+use super::output::{human_bytes, human_date, outln, print_json};
 use super::{EXIT_CANNOT_RUN, EXIT_OK};
 use plugback_core::backup::{BackupSummary, catalog};
 use plugback_core::settings::Settings;
@@ -24,7 +24,9 @@ pub fn run(extra_dirs: &[PathBuf], json: bool, with_stats: bool) -> i32 {
         let unreadable: Vec<_> = scan
             .unreadable
             .iter()
-            .map(|(path, err)| json!({"path": path, "code": err.code(), "message": err.to_string()}))
+            .map(
+                |(path, err)| json!({"path": path, "code": err.code(), "message": err.to_string()}),
+            )
             .collect();
         print_json(&json!({
             "searched": dirs,
@@ -34,20 +36,24 @@ pub fn run(extra_dirs: &[PathBuf], json: bool, with_stats: bool) -> i32 {
         return EXIT_OK;
     }
     if scan.backups.is_empty() && scan.unreadable.is_empty() {
-        println!("No phone backups found. Plugback looked in:");
+        outln!("No phone backups found. Plugback looked in:");
         for dir in &dirs {
-            println!("  {}", dir.display());
+            outln!("  {}", dir.display());
         }
-        println!("Add a folder with --dir DIR or the PLUGBACK_BACKUP_DIRS environment variable.");
+        outln!("Add a folder with --dir DIR or the PLUGBACK_BACKUP_DIRS environment variable.");
         return EXIT_OK;
     }
     for b in &scan.backups {
         print_line(b);
     }
     for (path, err) in &scan.unreadable {
-        println!("UNREADABLE  {}  ({}: {err})", path.display(), err.code());
+        outln!("UNREADABLE  {}  ({}: {err})", path.display(), err.code());
     }
-    if scan.backups.is_empty() { EXIT_CANNOT_RUN } else { EXIT_OK }
+    if scan.backups.is_empty() {
+        EXIT_CANNOT_RUN
+    } else {
+        EXIT_OK
+    }
 }
 
 fn fill_stats(backups: &mut [BackupSummary]) {
@@ -78,7 +84,7 @@ fn print_line(b: &BackupSummary) {
     if let Some(files) = b.file_count {
         flags.push(format!("{files} files"));
     }
-    println!(
+    outln!(
         "{}  {device} ({model}, {os})  [{}]\n    {}",
         human_date(b.date_unix),
         flags.join(", "),

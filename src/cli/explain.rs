@@ -1,5 +1,6 @@
 //! `plugback explain`: the plain-language catalog from a terminal.
 
+use super::output::outln;
 use super::{EXIT_CANNOT_RUN, EXIT_OK};
 use plugback_core::explain;
 
@@ -17,11 +18,11 @@ pub fn run(query: &str) -> i32 {
     }
     for (i, e) in hits.iter().enumerate() {
         if i > 0 {
-            println!();
+            outln!();
         }
-        println!("{}: {}", e.code, e.title);
-        println!("  What happened: {}", e.what_happened);
-        println!("  What to do: {}", e.what_to_do);
+        outln!("{}: {}", e.code, e.title);
+        outln!("  What happened: {}", e.what_happened);
+        outln!("  What to do: {}", e.what_to_do);
     }
     EXIT_OK
 }

@@ -1,6 +1,6 @@
 //! `plugback info PATH`: everything Plugback can tell about one backup without a password.
 
-use super::output::{human_bytes, human_date, print_error, print_json};
+use super::output::{human_bytes, human_date, outln, print_error, print_json};
 use super::{EXIT_CANNOT_RUN, EXIT_OK};
 use plugback_core::backup::{BackupError, catalog};
 use serde_json::json;
@@ -39,29 +39,41 @@ pub fn run(path: &Path, json: bool) -> i32 {
         return EXIT_OK;
     }
     let unknown = || "unknown".to_owned();
-    println!("Path:       {}", summary.path.display());
-    println!("Kind:       {}", summary.kind.as_str());
-    println!("Device:     {}", summary.device_name.clone().unwrap_or_else(unknown));
-    println!("Model:      {}", summary.model.clone().unwrap_or_else(unknown));
-    println!("OS version: {}", summary.os_version.clone().unwrap_or_else(unknown));
-    println!("Date:       {}", human_date(summary.date_unix));
-    println!("Encrypted:  {}", if summary.encrypted { "yes" } else { "no" });
-    println!("Snapshot:   {:?}", summary.snapshot);
+    outln!("Path:       {}", summary.path.display());
+    outln!("Kind:       {}", summary.kind.as_str());
+    outln!(
+        "Device:     {}",
+        summary.device_name.clone().unwrap_or_else(unknown)
+    );
+    outln!(
+        "Model:      {}",
+        summary.model.clone().unwrap_or_else(unknown)
+    );
+    outln!(
+        "OS version: {}",
+        summary.os_version.clone().unwrap_or_else(unknown)
+    );
+    outln!("Date:       {}", human_date(summary.date_unix));
+    outln!(
+        "Encrypted:  {}",
+        if summary.encrypted { "yes" } else { "no" }
+    );
+    outln!("Snapshot:   {:?}", summary.snapshot);
     if let Some(id) = &summary.device_id {
-        println!("Device ID:  {id}");
+        outln!("Device ID:  {id}");
     }
     match summary.file_count {
-        Some(n) => println!("Files:      {n}"),
-        None => println!("Files:      unknown (encrypted: needs the password)"),
+        Some(n) => outln!("Files:      {n}"),
+        None => outln!("Files:      unknown (encrypted: needs the password)"),
     }
     if let Some(n) = summary.app_count {
-        println!("Apps:       {n}");
+        outln!("Apps:       {n}");
     }
     if let Some(bytes) = summary.total_bytes {
-        println!("Size:       {}", human_bytes(bytes));
+        outln!("Size:       {}", human_bytes(bytes));
     }
     if let Some(err) = stats_error {
-        println!("Note:       could not count files: {err}");
+        outln!("Note:       could not count files: {err}");
     }
     EXIT_OK
 }

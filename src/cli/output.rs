@@ -1,6 +1,18 @@
 //! Small formatting helpers shared by the commands.
 
 pub use crate::text::human_bytes;
+
+/// `println!` that never panics: when the reader has gone away (`plugback backups | head`)
+/// the command stops quietly with "could not run", instead of a panic message.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit($crate::cli::EXIT_CANNOT_RUN);
+        }
+    }};
+}
+pub(crate) use outln;
 use time::OffsetDateTime;
 
 /// "2026-11-25 10:00 UTC", or "unknown date".
@@ -19,7 +31,7 @@ pub fn human_date(unix: Option<i64>) -> String {
 }
 
 pub fn print_json(value: &serde_json::Value) {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".to_owned())
     );

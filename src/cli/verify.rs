@@ -1,7 +1,7 @@
 //! `plugback verify PATH`: exit 0 no errors (warnings allowed), 1 errors found, 2 could
 //! not run. `--json` prints one document for scripts.
 
-use super::output::{human_bytes, print_error, print_json};
+use super::output::{human_bytes, outln, print_error, print_json};
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use plugback_core::backup::verify::{
@@ -75,9 +75,8 @@ pub fn run(args: &VerifyArgs) -> i32 {
 
 fn read_password(args: &VerifyArgs) -> Result<Option<Password>, String> {
     if let Some(file) = &args.password_file {
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            format!("cannot read the password file {}: {e}", file.display())
-        })?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read the password file {}: {e}", file.display()))?;
         return Ok(Some(Password::from_first_line(&text)));
     }
     if args.password_stdin {
@@ -112,7 +111,10 @@ fn update_bar(bar: &ProgressBar, p: &VerifyProgress) {
     }
     bar.set_length(p.bytes_total.max(1));
     bar.set_position(p.bytes_done);
-    bar.set_message(format!("{}/{} files  {}", p.files_done, p.files_total, p.current));
+    bar.set_message(format!(
+        "{}/{} files  {}",
+        p.files_done, p.files_total, p.current
+    ));
 }
 
 fn report_json(report: &VerifyReport) -> serde_json::Value {
@@ -135,9 +137,9 @@ fn print_report(report: &VerifyReport) {
             Severity::Warning => "warning",
         };
         if p.path.is_empty() {
-            println!("{label} [{}] {}", p.code.as_str(), p.message);
+            outln!("{label} [{}] {}", p.code.as_str(), p.message);
         } else {
-            println!("{label} [{}] {}: {}", p.code.as_str(), p.path, p.message);
+            outln!("{label} [{}] {}: {}", p.code.as_str(), p.path, p.message);
         }
     }
     let depth = match report.depth {
@@ -154,7 +156,7 @@ fn print_report(report: &VerifyReport) {
         (0, w) => format!("no errors, {w} warning(s)."),
         (e, w) => format!("{e} error(s), {w} warning(s). Run `plugback explain CODE` for help."),
     };
-    println!(
+    outln!(
         "{depth} of {} ({} files{read}, {:.1} s): {verdict}",
         report.kind.as_str(),
         stats.files_expected,

@@ -194,8 +194,11 @@ pub fn search(query: &str) -> Vec<&'static Explanation> {
     CATALOG
         .iter()
         .filter(|e| {
-            let text =
-                format!("{} {} {} {}", e.code, e.title, e.what_happened, e.what_to_do).to_lowercase();
+            let text = format!(
+                "{} {} {} {}",
+                e.code, e.title, e.what_happened, e.what_to_do
+            )
+            .to_lowercase();
             words.iter().all(|w| text.contains(w.as_str()))
         })
         .collect()
@@ -209,7 +212,11 @@ mod tests {
     #[test]
     fn every_problem_code_is_explained() {
         for code in ProblemCode::ALL {
-            assert!(explain(code.as_str()).is_some(), "no explanation for {}", code.as_str());
+            assert!(
+                explain(code.as_str()).is_some(),
+                "no explanation for {}",
+                code.as_str()
+            );
         }
     }
 

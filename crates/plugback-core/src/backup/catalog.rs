@@ -38,7 +38,11 @@ pub fn standard_dirs() -> Vec<PathBuf> {
 /// Folders named in `PLUGBACK_BACKUP_DIRS`.
 pub fn env_dirs() -> Vec<PathBuf> {
     std::env::var_os(BACKUP_DIRS_ENV)
-        .map(|v| std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect())
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -77,7 +81,9 @@ pub fn scan(dirs: &[PathBuf]) -> Scan {
             push_unique(&mut candidates, dir.clone(), kind);
             continue;
         }
-        let Ok(entries) = fs::read_dir(dir) else { continue };
+        let Ok(entries) = fs::read_dir(dir) else {
+            continue;
+        };
         let mut children: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
         children.sort();
         for child in children {
@@ -149,9 +155,14 @@ pub fn detect_kind(path: &Path) -> Option<BackupKind> {
         if path.join("Manifest.mbdb").is_file() && !path.join("Manifest.db").exists() {
             return Some(BackupKind::IosLegacyMbdb);
         }
-        let ios_marker = ["Manifest.db", "Manifest.plist", "Info.plist", "Status.plist"]
-            .iter()
-            .any(|name| path.join(name).is_file());
+        let ios_marker = [
+            "Manifest.db",
+            "Manifest.plist",
+            "Info.plist",
+            "Status.plist",
+        ]
+        .iter()
+        .any(|name| path.join(name).is_file());
         return ios_marker.then_some(BackupKind::Ios);
     }
     if meta.is_file() && starts_with_ab_magic(path) {
@@ -190,10 +201,22 @@ mod tests {
         fs::create_dir_all(root.join("empty")).unwrap();
 
         assert_eq!(detect_kind(&root.join("modern")), Some(BackupKind::Ios));
-        assert_eq!(detect_kind(&root.join("legacy")), Some(BackupKind::IosLegacyMbdb));
-        assert_eq!(detect_kind(&root.join("plists-only")), Some(BackupKind::Ios));
-        assert_eq!(detect_kind(&root.join("android")), Some(BackupKind::AndroidFolder));
-        assert_eq!(detect_kind(&root.join("phone.ab")), Some(BackupKind::AndroidAb));
+        assert_eq!(
+            detect_kind(&root.join("legacy")),
+            Some(BackupKind::IosLegacyMbdb)
+        );
+        assert_eq!(
+            detect_kind(&root.join("plists-only")),
+            Some(BackupKind::Ios)
+        );
+        assert_eq!(
+            detect_kind(&root.join("android")),
+            Some(BackupKind::AndroidFolder)
+        );
+        assert_eq!(
+            detect_kind(&root.join("phone.ab")),
+            Some(BackupKind::AndroidAb)
+        );
         assert_eq!(detect_kind(&root.join("notes.txt")), None);
         assert_eq!(detect_kind(&root.join("empty")), None);
         assert_eq!(detect_kind(&root.join("absent")), None);
@@ -204,7 +227,10 @@ mod tests {
         let saved = vec![PathBuf::from("/a"), PathBuf::from("/b")];
         let extra = vec![PathBuf::from("/b"), PathBuf::from("/c")];
         let dirs = search_dirs(&saved, &extra);
-        let tail: Vec<_> = dirs.iter().filter(|d| d.starts_with("/a") || d.starts_with("/b") || d.starts_with("/c")).collect();
+        let tail: Vec<_> = dirs
+            .iter()
+            .filter(|d| d.starts_with("/a") || d.starts_with("/b") || d.starts_with("/c"))
+            .collect();
         assert_eq!(tail, [Path::new("/a"), Path::new("/b"), Path::new("/c")]);
     }
 

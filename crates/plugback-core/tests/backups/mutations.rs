@@ -116,7 +116,11 @@ fn ab_header_line(path: &Path, index: usize, replacement: &str) {
     let bytes = fs::read(path).unwrap();
     let mut lines = Vec::new();
     let mut start = 0;
-    let header_lines = if bytes.windows(7).any(|w| w == b"AES-256") { 9 } else { 4 };
+    let header_lines = if bytes.windows(7).any(|w| w == b"AES-256") {
+        9
+    } else {
+        4
+    };
     for _ in 0..header_lines {
         let end = start + bytes[start..].iter().position(|&b| b == b'\n').unwrap();
         lines.push(bytes[start..end].to_vec());
@@ -134,7 +138,11 @@ fn ab_header_line(path: &Path, index: usize, replacement: &str) {
 
 fn ab_header_len(path: &Path) -> usize {
     let bytes = fs::read(path).unwrap();
-    let header_lines = if bytes.windows(7).any(|w| w == b"AES-256") { 9 } else { 4 };
+    let header_lines = if bytes.windows(7).any(|w| w == b"AES-256") {
+        9
+    } else {
+        4
+    };
     let mut start = 0;
     for _ in 0..header_lines {
         start += bytes[start..].iter().position(|&b| b == b'\n').unwrap() + 1;
@@ -212,33 +220,61 @@ fn corpus() -> Vec<Mutation> {
         m("manifest-db-deleted", Ios, false, C::MissingFile, |r| {
             fs::remove_file(r.join("Manifest.db")).unwrap()
         }),
-        m("manifest-db-truncated", Ios, false, C::ManifestDbCorrupt, |r| {
-            let p = r.join("Manifest.db");
-            truncate(&p, len(&p) / 2)
-        }),
-        m("manifest-db-garbage-page", Ios, false, C::ManifestDbCorrupt, |r| {
-            let p = r.join("Manifest.db");
-            let mut b = fs::read(&p).unwrap();
-            let end = b.len().min(8192);
-            b[4096.min(end)..end].fill(0xff);
-            b[100..200].fill(0xee);
-            fs::write(&p, b).unwrap()
-        }),
+        m(
+            "manifest-db-truncated",
+            Ios,
+            false,
+            C::ManifestDbCorrupt,
+            |r| {
+                let p = r.join("Manifest.db");
+                truncate(&p, len(&p) / 2)
+            },
+        ),
+        m(
+            "manifest-db-garbage-page",
+            Ios,
+            false,
+            C::ManifestDbCorrupt,
+            |r| {
+                let p = r.join("Manifest.db");
+                let mut b = fs::read(&p).unwrap();
+                let end = b.len().min(8192);
+                b[4096.min(end)..end].fill(0xff);
+                b[100..200].fill(0xee);
+                fs::write(&p, b).unwrap()
+            },
+        ),
         m("manifest-db-empty", Ios, false, C::EmptyFile, |r| {
             truncate(&r.join("Manifest.db"), 0)
         }),
         m("info-plist-garbage", Ios, false, C::PlistUnreadable, |r| {
-            fs::write(r.join("Info.plist"), b"<?xml version=\"1.0\"?><plist><dict><key>").unwrap()
+            fs::write(
+                r.join("Info.plist"),
+                b"<?xml version=\"1.0\"?><plist><dict><key>",
+            )
+            .unwrap()
         }),
-        m("manifest-plist-truncated", Ios, false, C::PlistUnreadable, |r| {
-            let p = r.join("Manifest.plist");
-            truncate(&p, len(&p) / 3)
-        }),
-        m("status-unfinished", Ios, false, C::SnapshotUnfinished, |r| {
-            edit_plist(&r.join("Status.plist"), |d| {
-                d.insert("SnapshotState".into(), "uploading".into());
-            })
-        }),
+        m(
+            "manifest-plist-truncated",
+            Ios,
+            false,
+            C::PlistUnreadable,
+            |r| {
+                let p = r.join("Manifest.plist");
+                truncate(&p, len(&p) / 3)
+            },
+        ),
+        m(
+            "status-unfinished",
+            Ios,
+            false,
+            C::SnapshotUnfinished,
+            |r| {
+                edit_plist(&r.join("Status.plist"), |d| {
+                    d.insert("SnapshotState".into(), "uploading".into());
+                })
+            },
+        ),
         m("status-plist-deleted", Ios, false, C::MissingFile, |r| {
             fs::remove_file(r.join("Status.plist")).unwrap()
         }),
@@ -249,13 +285,17 @@ fn corpus() -> Vec<Mutation> {
             let p = big_blob(r);
             truncate(&p, len(&p) - 1)
         }),
-        m("blob-grown", Ios, false, C::BlobSizeMismatch, |r| append(&big_blob(r), b"x")),
+        m("blob-grown", Ios, false, C::BlobSizeMismatch, |r| {
+            append(&big_blob(r), b"x")
+        }),
         m("blob-extra-file", Ios, false, C::BlobOrphan, |r| {
             let dir = r.join("ab");
             fs::create_dir_all(&dir).unwrap();
             fs::write(dir.join("ab".repeat(20)), b"stray").unwrap()
         }),
-        m("blob-emptied", Ios, false, C::EmptyFile, |r| truncate(&big_blob(r), 0)),
+        m("blob-emptied", Ios, false, C::EmptyFile, |r| {
+            truncate(&big_blob(r), 0)
+        }),
         m("all-blobs-emptied", Ios, false, C::SuspiciousSize, |r| {
             for b in blobs(r) {
                 truncate(&b, 0)
@@ -282,50 +322,101 @@ fn corpus() -> Vec<Mutation> {
                  WHERE rowid = (SELECT rowid FROM Files WHERE flags = 1 LIMIT 1)",
             )
         }),
-        m("lying-is-encrypted-false", IosEncrypted, false, C::ManifestDbCorrupt, |r| {
-            edit_plist(&r.join("Manifest.plist"), |d| {
-                d.insert("IsEncrypted".into(), false.into());
-            })
-        }),
-        m("lying-is-encrypted-true", Ios, false, C::PlistUnreadable, |r| {
-            edit_plist(&r.join("Manifest.plist"), |d| {
-                d.insert("IsEncrypted".into(), true.into());
-            })
-        }),
+        m(
+            "lying-is-encrypted-false",
+            IosEncrypted,
+            false,
+            C::ManifestDbCorrupt,
+            |r| {
+                edit_plist(&r.join("Manifest.plist"), |d| {
+                    d.insert("IsEncrypted".into(), false.into());
+                })
+            },
+        ),
+        m(
+            "lying-is-encrypted-true",
+            Ios,
+            false,
+            C::PlistUnreadable,
+            |r| {
+                edit_plist(&r.join("Manifest.plist"), |d| {
+                    d.insert("IsEncrypted".into(), true.into());
+                })
+            },
+        ),
         // iPhone, encrypted
-        m("encrypted-blob-corrupt-tail", IosEncrypted, true, C::DecryptFailed, |r| {
-            let p = big_blob(r);
-            flip_byte(&p, len(&p) - 1)
-        }),
-        m("encrypted-keybag-truncated", IosEncrypted, false, C::PlistUnreadable, |r| {
-            edit_plist(&r.join("Manifest.plist"), |d| {
-                let bag = d.get("BackupKeyBag").unwrap().as_data().unwrap().to_vec();
-                d.insert("BackupKeyBag".into(), plist::Value::Data(bag[..bag.len() / 2].to_vec()));
-            })
-        }),
+        m(
+            "encrypted-blob-corrupt-tail",
+            IosEncrypted,
+            true,
+            C::DecryptFailed,
+            |r| {
+                let p = big_blob(r);
+                flip_byte(&p, len(&p) - 1)
+            },
+        ),
+        m(
+            "encrypted-keybag-truncated",
+            IosEncrypted,
+            false,
+            C::PlistUnreadable,
+            |r| {
+                edit_plist(&r.join("Manifest.plist"), |d| {
+                    let bag = d.get("BackupKeyBag").unwrap().as_data().unwrap().to_vec();
+                    d.insert(
+                        "BackupKeyBag".into(),
+                        plist::Value::Data(bag[..bag.len() / 2].to_vec()),
+                    );
+                })
+            },
+        ),
         // iPhone, legacy layout
-        m("mbdb-truncated", IosMbdb, false, C::ManifestDbCorrupt, |r| {
-            let p = r.join("Manifest.mbdb");
-            truncate(&p, len(&p) / 2 + 3)
-        }),
-        m("mbdb-bad-magic", IosMbdb, false, C::ManifestDbCorrupt, |r| {
-            let p = r.join("Manifest.mbdb");
-            let mut b = fs::read(&p).unwrap();
-            b[..4].copy_from_slice(b"mbdx");
-            fs::write(&p, b).unwrap()
-        }),
+        m(
+            "mbdb-truncated",
+            IosMbdb,
+            false,
+            C::ManifestDbCorrupt,
+            |r| {
+                let p = r.join("Manifest.mbdb");
+                truncate(&p, len(&p) / 2 + 3)
+            },
+        ),
+        m(
+            "mbdb-bad-magic",
+            IosMbdb,
+            false,
+            C::ManifestDbCorrupt,
+            |r| {
+                let p = r.join("Manifest.mbdb");
+                let mut b = fs::read(&p).unwrap();
+                b[..4].copy_from_slice(b"mbdx");
+                fs::write(&p, b).unwrap()
+            },
+        ),
         // Android .ab
-        m("ab-version-9", Ab, false, C::AbHeaderInvalid, |p| ab_header_line(p, 1, "9")),
-        m("ab-compressed-2", Ab, false, C::AbHeaderInvalid, |p| ab_header_line(p, 2, "2")),
+        m("ab-version-9", Ab, false, C::AbHeaderInvalid, |p| {
+            ab_header_line(p, 1, "9")
+        }),
+        m("ab-compressed-2", Ab, false, C::AbHeaderInvalid, |p| {
+            ab_header_line(p, 2, "2")
+        }),
         m("ab-encryption-des", Ab, false, C::AbHeaderInvalid, |p| {
             ab_header_line(p, 3, "DES")
         }),
-        m("ab-user-salt-bad-hex", AbEncrypted, false, C::AbHeaderInvalid, |p| {
-            ab_header_line(p, 4, "zz12")
-        }),
-        m("ab-rounds-not-a-number", AbEncrypted, false, C::AbHeaderInvalid, |p| {
-            ab_header_line(p, 6, "ten thousand")
-        }),
+        m(
+            "ab-user-salt-bad-hex",
+            AbEncrypted,
+            false,
+            C::AbHeaderInvalid,
+            |p| ab_header_line(p, 4, "zz12"),
+        ),
+        m(
+            "ab-rounds-not-a-number",
+            AbEncrypted,
+            false,
+            C::AbHeaderInvalid,
+            |p| ab_header_line(p, 6, "ten thousand"),
+        ),
         m("ab-header-only", Ab, false, C::AbTruncated, |p| {
             truncate(p, ab_header_len(p) as u64)
         }),
@@ -333,18 +424,38 @@ fn corpus() -> Vec<Mutation> {
             let h = ab_header_len(p) as u64;
             truncate(p, h + (len(p) - h) / 2)
         }),
-        m("ab-stream-byte-flipped", Ab, true, C::AbStreamCorrupt, |p| {
-            let h = ab_header_len(p) as u64;
-            flip_byte(p, h + (len(p) - h) / 2)
-        }),
-        m("ab-encrypted-cut-mid-block", AbEncrypted, true, C::AbTruncated, |p| {
-            truncate(p, len(p) - 7)
-        }),
-        m("ab-uncompressed-cut", AbPlainUncompressed, true, C::AbTruncated, |p| {
-            truncate(p, len(p) - 700)
-        }),
+        m(
+            "ab-stream-byte-flipped",
+            Ab,
+            true,
+            C::AbStreamCorrupt,
+            |p| {
+                let h = ab_header_len(p) as u64;
+                flip_byte(p, h + (len(p) - h) / 2)
+            },
+        ),
+        m(
+            "ab-encrypted-cut-mid-block",
+            AbEncrypted,
+            true,
+            C::AbTruncated,
+            |p| truncate(p, len(p) - 7),
+        ),
+        m(
+            "ab-uncompressed-cut",
+            AbPlainUncompressed,
+            true,
+            C::AbTruncated,
+            |p| truncate(p, len(p) - 700),
+        ),
         m("ab-tar-dotdot", Ab, true, C::UnsafePath, |p| {
-            ab_with_tar(p, &[("apps/x/f/ok.txt", b"fine"), ("apps/x/f/../../../evil", b"no")])
+            ab_with_tar(
+                p,
+                &[
+                    ("apps/x/f/ok.txt", b"fine"),
+                    ("apps/x/f/../../../evil", b"no"),
+                ],
+            )
         }),
         m("ab-tar-absolute", Ab, true, C::UnsafePath, |p| {
             ab_with_tar(p, &[("/etc/cron.d/evil", b"no")])
@@ -357,21 +468,40 @@ fn corpus() -> Vec<Mutation> {
             fs::write(p, out).unwrap()
         }),
         // Plugback Android folders
-        m("folder-json-garbage", Folder, false, C::ManifestUnreadable, |r| {
-            fs::write(r.join("plugback-android.json"), b"{\"format\": \"plugback-android-backup\", ")
+        m(
+            "folder-json-garbage",
+            Folder,
+            false,
+            C::ManifestUnreadable,
+            |r| {
+                fs::write(
+                    r.join("plugback-android.json"),
+                    b"{\"format\": \"plugback-android-backup\", ",
+                )
                 .unwrap()
-        }),
+            },
+        ),
         m("folder-file-missing", Folder, false, C::BlobMissing, |r| {
             fs::remove_file(folder_file(r, 0)).unwrap()
         }),
-        m("folder-file-size", Folder, false, C::BlobSizeMismatch, |r| {
-            append(&folder_file(r, 1), b"more")
-        }),
-        m("folder-file-content", Folder, true, C::ChecksumMismatch, |r| {
-            flip_byte(&folder_file(r, 2), 10)
-        }),
+        m(
+            "folder-file-size",
+            Folder,
+            false,
+            C::BlobSizeMismatch,
+            |r| append(&folder_file(r, 1), b"more"),
+        ),
+        m(
+            "folder-file-content",
+            Folder,
+            true,
+            C::ChecksumMismatch,
+            |r| flip_byte(&folder_file(r, 2), 10),
+        ),
         m("folder-path-dotdot", Folder, false, C::UnsafePath, |r| {
-            folder_manifest(r, |d| d["files"][0]["path"] = "/sdcard/../../etc/shadow".into())
+            folder_manifest(r, |d| {
+                d["files"][0]["path"] = "/sdcard/../../etc/shadow".into()
+            })
         }),
         m("folder-path-backslash", Folder, false, C::UnsafePath, |r| {
             folder_manifest(r, |d| d["files"][0]["path"] = "/sdcard\\..\\x".into())
@@ -401,7 +531,10 @@ fn run_verify(path: &Path, base: Base, deep: bool) -> VerifyReport {
 fn every_mutation_gives_its_code_and_a_clear_message() {
     let work = tempfile::tempdir().unwrap();
     let corpus = corpus();
-    assert!(corpus.len() >= 30, "the corpus must keep at least 30 mutations");
+    assert!(
+        corpus.len() >= 30,
+        "the corpus must keep at least 30 mutations"
+    );
 
     let mut failures = Vec::new();
     for base in [
@@ -421,7 +554,11 @@ fn every_mutation_gives_its_code_and_a_clear_message() {
         // The unmutated base itself must be clean, or the corpus proves nothing.
         for deep in [false, true] {
             let report = run_verify(&pristine, base, deep);
-            assert!(report.ok(), "{base:?} pristine is not ok: {:?}", report.problems);
+            assert!(
+                report.ok(),
+                "{base:?} pristine is not ok: {:?}",
+                report.problems
+            );
         }
         for m in corpus.iter().filter(|m| m.base == base) {
             let case_dir = work.path().join(m.name);
@@ -446,7 +583,12 @@ fn every_mutation_gives_its_code_and_a_clear_message() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} mutations failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mutations failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn copy_tree(from: &Path, to: &Path) {

@@ -100,7 +100,7 @@ fn decrypt_blocks_in_place(cbc: &mut CbcDecryptor, data: &mut [u8]) {
 /// Decrypts `data` in place (AES-256-CBC, zero IV) without removing any padding. The
 /// caller decides what to do with the padding (see `strip_pkcs7`).
 pub fn decrypt_in_place_unpadded(key: &[u8; 32], data: &mut [u8]) -> Result<(), DecryptError> {
-    if data.len() % BLOCK != 0 {
+    if !data.len().is_multiple_of(BLOCK) {
         return Err(DecryptError::NotWholeBlocks(data.len() as u64));
     }
     decrypt_blocks_in_place(&mut decryptor(key), data);
@@ -146,7 +146,7 @@ pub fn decrypt_stream(
         let filled = read_full(&mut reader, buf)?;
         cipher_len += filled as u64;
         on_read(filled as u64);
-        if filled % BLOCK != 0 {
+        if !filled.is_multiple_of(BLOCK) {
             return Ok(Err(DecryptError::NotWholeBlocks(cipher_len)));
         }
         if filled > 0 {
@@ -249,14 +249,21 @@ mod tests {
     #[test]
     fn damaged_streams_are_refused() {
         let cipher = encrypt(&KEY, b"hello, world");
-        assert_eq!(stream(&cipher[..15], 64).1, Err(DecryptError::NotWholeBlocks(15)));
+        assert_eq!(
+            stream(&cipher[..15], 64).1,
+            Err(DecryptError::NotWholeBlocks(15))
+        );
         assert_eq!(stream(&[], 64).1, Err(DecryptError::BadPadding));
         let (_, wrong_key) = {
             let mut out = Vec::new();
             let mut buf = [0u8; 64];
-            let r = decrypt_stream(&[9; 32], &cipher[..], &mut buf, |_| {}, |p| {
-                out.extend_from_slice(p)
-            })
+            let r = decrypt_stream(
+                &[9; 32],
+                &cipher[..],
+                &mut buf,
+                |_| {},
+                |p| out.extend_from_slice(p),
+            )
             .unwrap();
             (out, r)
         };
@@ -289,7 +296,10 @@ mod tests {
             unwrap_key(&[4u8; 32], &wrapped).err(),
             Some(UnwrapError::IntegrityCheckFailed)
         );
-        assert_eq!(unwrap_key(&kek, &wrapped[..39]).err(), Some(UnwrapError::BadLength(39)));
+        assert_eq!(
+            unwrap_key(&kek, &wrapped[..39]).err(),
+            Some(UnwrapError::BadLength(39))
+        );
     }
 
     #[test]
@@ -320,7 +330,10 @@ mod tests {
             first_stage: None,
         };
         let key = passcode_key(b"password", &params);
-        assert_eq!(hex::encode(&key[..20]), "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957");
+        assert_eq!(
+            hex::encode(&key[..20]),
+            "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"
+        );
         // The two-stage form feeds the SHA-256 stage's output into the SHA-1 stage.
         let two_stage = KdfParams {
             first_stage: Some((b"salt2".to_vec(), 3)),

@@ -28,19 +28,34 @@ struct Item<'a> {
     key: Option<(&'a WrappedKey, Option<u32>)>,
 }
 
+/// The backup being read, as the quick checks left it.
+#[derive(Clone, Copy)]
+pub struct Backup<'a> {
+    pub root: &'a Path,
+    pub layout: Layout,
+    /// Whether the data is stored encrypted.
+    pub encrypted: bool,
+    pub records: &'a [FileRecord],
+    /// None when the password is missing or wrong (already reported): encrypted data is
+    /// then read through without being decrypted.
+    pub keys: Option<&'a UnlockedKeys>,
+}
+
 /// Reads every readable file; adds problems and the bytes read to `report`.
-#[allow(clippy::too_many_arguments)]
 pub fn read_all(
-    root: &Path,
-    layout: Layout,
-    encrypted: bool,
-    records: &[FileRecord],
+    backup: &Backup<'_>,
     readable: &[ReadItem],
-    keys: Option<&UnlockedKeys>,
     options: &VerifyOptions,
     progress: &ProgressReporter<'_>,
     report: &mut VerifyReport,
 ) -> Result<(), BackupError> {
+    let Backup {
+        root,
+        layout,
+        encrypted,
+        records,
+        keys,
+    } = *backup;
     let mut items: Vec<Item<'_>> = readable
         .iter()
         .filter_map(|read| {
@@ -93,9 +108,11 @@ pub fn read_all(
     )?;
     report.stats.bytes_read = bytes_read.into_inner();
     report.stats.files_checked = files_read.into_inner();
-    report
-        .problems
-        .extend(problems.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    report.problems.extend(
+        problems
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()),
+    );
     Ok(())
 }
 
@@ -113,14 +130,21 @@ fn read_one(
         Problem::error(
             ProblemCode::Unreadable,
             item.display.as_str(),
-            format!("Plugback could not read {} at {} ({e}). Check that the drive is connected and that your account can read the folder, then try again.", item.display, item.blob),
+            format!(
+                "Plugback could not read {} at {} ({e}). Check that the drive is connected and that your account can read the folder, then try again.",
+                item.display, item.blob
+            ),
         )
     };
     let file = match File::open(&path) {
         Ok(file) => file,
         Err(e) => return Ok(Some(unreadable(e))),
     };
-    let reader = Counted { inner: file, cancel, counter };
+    let reader = Counted {
+        inner: file,
+        cancel,
+        counter,
+    };
 
     // Without keys (no or wrong password, already reported) encrypted data is read
     // through as it is: that still proves it readable.
@@ -128,13 +152,18 @@ fn read_one(
         (Some((wrapped, class)), Some(keys)) => match keys.unwrap_file_key(wrapped, class) {
             Ok(key) => Some(key),
             Err(why) => {
-                return Ok(Some(damaged(item, &format!("its key cannot be unwrapped: {why}"))));
+                return Ok(Some(damaged(
+                    item,
+                    &format!("its key cannot be unwrapped: {why}"),
+                )));
             }
         },
         _ => None,
     };
     let result = match &file_key {
-        Some(key) => crypto::decrypt_stream(key, reader, buf, |_| {}, |_| {}).map(ReadOutcome::Decrypted),
+        Some(key) => {
+            crypto::decrypt_stream(key, reader, buf, |_| {}, |_| {}).map(ReadOutcome::Decrypted)
+        }
         None => read_through(reader, buf).map(ReadOutcome::Plain),
     };
     if cancel.is_cancelled() {
@@ -147,11 +176,23 @@ fn read_one(
         Ok(ReadOutcome::Plain(len)) => Some(Problem::error(
             ProblemCode::BlobSizeMismatch,
             item.display.as_str(),
-            format!("{} changed while it was being checked: its data at {} now has {len} bytes instead of {}. Make sure nothing else is writing to the backup folder, then verify again.", item.display, item.blob, item.disk_len),
+            format!(
+                "{} changed while it was being checked: its data at {} now has {len} bytes instead of {}. Make sure nothing else is writing to the backup folder, then verify again.",
+                item.display, item.blob, item.disk_len
+            ),
         )),
         Ok(ReadOutcome::Decrypted(Ok(len))) if len == item.size => None,
-        Ok(ReadOutcome::Decrypted(Ok(len))) => Some(damaged(item, &format!("it decrypts to {len} bytes instead of the {} the file list declares", item.size))),
-        Ok(ReadOutcome::Decrypted(Err(DecryptError::BadPadding))) => Some(damaged(item, "its last block does not decrypt to valid padding")),
+        Ok(ReadOutcome::Decrypted(Ok(len))) => Some(damaged(
+            item,
+            &format!(
+                "it decrypts to {len} bytes instead of the {} the file list declares",
+                item.size
+            ),
+        )),
+        Ok(ReadOutcome::Decrypted(Err(DecryptError::BadPadding))) => Some(damaged(
+            item,
+            "its last block does not decrypt to valid padding",
+        )),
         Ok(ReadOutcome::Decrypted(Err(e))) => Some(damaged(item, &e.to_string())),
     })
 }
@@ -168,7 +209,10 @@ fn damaged(item: &Item<'_>, why: &str) -> Problem {
     Problem::error(
         ProblemCode::DecryptFailed,
         item.display.as_str(),
-        format!("{} does not decrypt cleanly although the password is right ({why}): its data at {} is damaged. Copy the backup again from its source; other files may still restore.", item.display, item.blob),
+        format!(
+            "{} does not decrypt cleanly although the password is right ({why}): its data at {} is damaged. Copy the backup again from its source; other files may still restore.",
+            item.display, item.blob
+        ),
     )
 }
 

@@ -132,8 +132,11 @@ impl FileRecord {
     /// allocating: verification does this for every record).
     pub fn file_id_matches(&self) -> bool {
         let mut expected = [0u8; 40];
-        hex::encode_to_slice(file_id_digest(&self.domain, &self.relative_path), &mut expected)
-            .is_ok_and(|()| expected == self.file_id.as_bytes())
+        hex::encode_to_slice(
+            file_id_digest(&self.domain, &self.relative_path),
+            &mut expected,
+        )
+        .is_ok_and(|()| expected == self.file_id.as_bytes())
     }
 }
 
@@ -153,7 +156,10 @@ pub fn file_id(domain: &str, relative_path: &str) -> String {
 /// 40 lowercase hex digits: the only fileIDs Plugback turns into a path, so that a
 /// damaged or hostile file list cannot name a file outside the backup.
 pub fn is_file_id(id: &str) -> bool {
-    id.len() == 40 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    id.len() == 40
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Where the data of `file_id` lives, relative to the backup folder. None for a fileID
@@ -200,7 +206,10 @@ mod tests {
             file_id("HomeDomain", "Library/SMS/sms.db"),
             "3d0d7e5fb2ce288813306e4d4636395e047a3d28"
         );
-        assert_eq!(file_id("MyTestDomain", "Media/Test.txt"), "5727bd1c5fa1055e15d8b4a75a74793c84b5ffdc");
+        assert_eq!(
+            file_id("MyTestDomain", "Media/Test.txt"),
+            "5727bd1c5fa1055e15d8b4a75a74793c84b5ffdc"
+        );
         let mut record = FileRecord {
             file_id: "5727bd1c5fa1055e15d8b4a75a74793c84b5ffdc".into(),
             domain: "MyTestDomain".into(),
@@ -223,8 +232,16 @@ mod tests {
             blob_relative_path(Layout::ManifestDb, id),
             Some(PathBuf::from("3d").join(id))
         );
-        assert_eq!(blob_relative_path(Layout::Mbdb, id), Some(PathBuf::from(id)));
-        for bad in ["../../../../etc/passwd", "", "3D0D7E5FB2CE288813306E4D4636395E047A3D28", &id[..39]] {
+        assert_eq!(
+            blob_relative_path(Layout::Mbdb, id),
+            Some(PathBuf::from(id))
+        );
+        for bad in [
+            "../../../../etc/passwd",
+            "",
+            "3D0D7E5FB2CE288813306E4D4636395E047A3D28",
+            &id[..39],
+        ] {
             assert_eq!(blob_relative_path(Layout::ManifestDb, bad), None, "{bad}");
         }
     }
@@ -242,7 +259,13 @@ mod tests {
         ] {
             assert!(unsafe_path_reason(path).unwrap().contains(why), "{path}");
         }
-        for ok in ["", "Library/..hidden", "a/b.c", "naïve café 日本.txt", "x..y"] {
+        for ok in [
+            "",
+            "Library/..hidden",
+            "a/b.c",
+            "naïve café 日本.txt",
+            "x..y",
+        ] {
             assert_eq!(unsafe_path_reason(ok), None, "{ok}");
         }
     }

@@ -13,6 +13,7 @@ use super::plists::{
 use crate::backup::BackupError;
 use crate::secret::Password;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Size of the buffer files are read and decrypted through.
@@ -38,13 +39,23 @@ impl IosBackup {
     /// Opens the backup folder at `root`: reads the plists (an absent or damaged plist is
     /// recorded, not an error: `plists()` says what became of each), opens nothing else.
     pub fn open(root: &Path) -> Result<Self, BackupError> {
-        let known = [MANIFEST_DB, MANIFEST_MBDB, MANIFEST_PLIST, INFO_PLIST, STATUS_PLIST];
+        let known = [
+            MANIFEST_DB,
+            MANIFEST_MBDB,
+            MANIFEST_PLIST,
+            INFO_PLIST,
+            STATUS_PLIST,
+        ];
         if !root.is_dir() || !known.iter().any(|name| root.join(name).exists()) {
             return Err(BackupError::NotABackup {
                 path: root.to_path_buf(),
             });
         }
-        Ok(Self::with_plists(root, layout_of(root), BackupPlists::read(root)))
+        Ok(Self::with_plists(
+            root,
+            layout_of(root),
+            BackupPlists::read(root),
+        ))
     }
 
     pub(crate) fn with_plists(root: &Path, layout: Layout, plists: BackupPlists) -> Self {
@@ -107,10 +118,13 @@ impl IosBackup {
 
     pub fn keybag(&self) -> Result<Keybag, BackupError> {
         let manifest = self.manifest_plist()?;
-        let bytes = manifest.backup_keybag.as_deref().ok_or_else(|| BackupError::Malformed {
-            path: self.root.join(MANIFEST_PLIST),
-            detail: "the backup is encrypted but Manifest.plist holds no BackupKeyBag".into(),
-        })?;
+        let bytes = manifest
+            .backup_keybag
+            .as_deref()
+            .ok_or_else(|| BackupError::Malformed {
+                path: self.root.join(MANIFEST_PLIST),
+                detail: "the backup is encrypted but Manifest.plist holds no BackupKeyBag".into(),
+            })?;
         Keybag::parse(bytes).map_err(|e| match e {
             BackupError::Malformed { detail, .. } => BackupError::Malformed {
                 path: self.root.join(MANIFEST_PLIST),
@@ -147,13 +161,16 @@ impl IosBackup {
             .and_then(WrappedKey::parse)
             .ok_or_else(|| BackupError::Malformed {
                 path: self.root.join(MANIFEST_PLIST),
-                detail: "the backup is encrypted but Manifest.plist holds no usable ManifestKey".into(),
+                detail: "the backup is encrypted but Manifest.plist holds no usable ManifestKey"
+                    .into(),
             })?;
         let key = keys
             .unwrap(manifest_key.class, &manifest_key.wrapped)
             .map_err(|why| BackupError::DecryptFailed {
                 path: path.clone(),
-                detail: format!("the key of the file list (ManifestKey) cannot be unwrapped: {why}"),
+                detail: format!(
+                    "the key of the file list (ManifestKey) cannot be unwrapped: {why}"
+                ),
             })?;
         ManifestDb::open_encrypted(&path, &key)
     }
@@ -207,12 +224,17 @@ impl IosBackup {
         }
         let meta = record.meta.as_ref().ok_or_else(|| BackupError::Malformed {
             path: display.clone(),
-            detail: record.invalid.clone().unwrap_or_else(|| "the record cannot be decoded".into()),
+            detail: record
+                .invalid
+                .clone()
+                .unwrap_or_else(|| "the record cannot be decoded".into()),
         })?;
-        let blob = self.blob_path(record).ok_or_else(|| BackupError::Malformed {
-            path: display.clone(),
-            detail: format!("its fileID {:?} is not 40 hex digits", record.file_id),
-        })?;
+        let blob = self
+            .blob_path(record)
+            .ok_or_else(|| BackupError::Malformed {
+                path: display.clone(),
+                detail: format!("its fileID {:?} is not 40 hex digits", record.file_id),
+            })?;
         let key = self.file_key(record, keys)?;
         if self.is_encrypted() && key.is_none() && meta.size > 0 {
             return Err(BackupError::DecryptFailed {
@@ -220,17 +242,22 @@ impl IosBackup {
                 detail: "the backup is encrypted but this file has no key".into(),
             });
         }
-        let file = fs::File::open(&blob).map_err(|e| BackupError::io(&blob, e))?;
-        let on_disk = file.metadata().map_err(|e| BackupError::io(&blob, e))?.len();
+        let mut file = fs::File::open(&blob).map_err(|e| BackupError::io(&blob, e))?;
+        let on_disk = file
+            .metadata()
+            .map_err(|e| BackupError::io(&blob, e))?
+            .len();
+        // Sized from the file itself, never from a size the file list states.
+        let mut out = Vec::with_capacity(usize::try_from(on_disk).unwrap_or(0));
         let Some(key) = key else {
-            let mut out = Vec::with_capacity(usize::try_from(on_disk).unwrap_or(0));
-            std::io::Read::read_to_end(&mut { file }, &mut out).map_err(|e| BackupError::io(&blob, e))?;
+            file.read_to_end(&mut out)
+                .map_err(|e| BackupError::io(&blob, e))?;
             return Ok(out);
         };
-        let mut out = Vec::with_capacity(usize::try_from(on_disk).unwrap_or(0));
         let mut buf = vec![0u8; READ_BUFFER];
-        let result = crypto::decrypt_stream(&key, file, &mut buf, |_| {}, |p| out.extend_from_slice(p))
-            .map_err(|e| BackupError::io(&blob, e))?;
+        let result =
+            crypto::decrypt_stream(&key, file, &mut buf, |_| {}, |p| out.extend_from_slice(p))
+                .map_err(|e| BackupError::io(&blob, e))?;
         match result {
             Ok(len) if len == meta.size => Ok(out),
             Ok(len) => Err(BackupError::DecryptFailed {

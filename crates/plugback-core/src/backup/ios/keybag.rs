@@ -49,7 +49,12 @@ pub struct WrappedKey {
 
 impl fmt::Debug for WrappedKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WrappedKey(class {}, {} bytes)", self.class, self.wrapped.len())
+        write!(
+            f,
+            "WrappedKey(class {}, {} bytes)",
+            self.class,
+            self.wrapped.len()
+        )
     }
 }
 
@@ -100,7 +105,9 @@ impl UnlockedKeys {
 
     /// Unwraps a file or manifest key wrapped with the key of `class`.
     pub fn unwrap(&self, class: u32, wrapped: &[u8]) -> Result<Key256, UnwrapFailure> {
-        let kek = self.class_key(class).ok_or(UnwrapFailure::NoSuchClass(class))?;
+        let kek = self
+            .class_key(class)
+            .ok_or(UnwrapFailure::NoSuchClass(class))?;
         crypto::unwrap_key(kek, wrapped).map_err(UnwrapFailure::Unwrap)
     }
 
@@ -129,7 +136,10 @@ impl fmt::Display for UnwrapFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::NoSuchClass(class) => {
-                write!(f, "the keybag has no usable key for protection class {class}")
+                write!(
+                    f,
+                    "the keybag has no usable key for protection class {class}"
+                )
             }
             Self::Unwrap(UnwrapError::BadLength(len)) => {
                 write!(f, "the wrapped key is {len} bytes instead of 40")
@@ -150,20 +160,29 @@ fn bad(detail: impl Into<String>) -> KeybagError {
 }
 
 fn u32_value(tag: &str, value: &[u8]) -> Result<u32, KeybagError> {
-    let bytes: [u8; 4] = value
-        .try_into()
-        .map_err(|_| bad(format!("the {tag} field is {} bytes instead of 4", value.len())))?;
+    let bytes: [u8; 4] = value.try_into().map_err(|_| {
+        bad(format!(
+            "the {tag} field is {} bytes instead of 4",
+            value.len()
+        ))
+    })?;
     Ok(u32::from_be_bytes(bytes))
 }
 
-/// Splits the TLV stream into (tag, value) pairs.
-fn fields(data: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, KeybagError> {
+/// One TLV field: its 4-byte tag and its value.
+type Field<'a> = ([u8; 4], &'a [u8]);
+
+/// Splits the TLV stream into fields.
+fn fields(data: &[u8]) -> Result<Vec<Field<'_>>, KeybagError> {
     let mut out = Vec::new();
     let mut rest = data;
     while !rest.is_empty() {
-        let (head, tail) = rest
-            .split_first_chunk::<8>()
-            .ok_or_else(|| bad(format!("it ends in the middle of a field header ({} bytes left)", rest.len())))?;
+        let (head, tail) = rest.split_first_chunk::<8>().ok_or_else(|| {
+            bad(format!(
+                "it ends in the middle of a field header ({} bytes left)",
+                rest.len()
+            ))
+        })?;
         let tag: [u8; 4] = [head[0], head[1], head[2], head[3]];
         let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
         let value = tail.get(..len).ok_or_else(|| {
@@ -269,7 +288,9 @@ impl Keybag {
             draft.finish(&mut classes)?;
         }
 
-        let salt = salt.filter(|s| !s.is_empty()).ok_or_else(|| bad("it has no SALT"))?;
+        let salt = salt
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| bad("it has no SALT"))?;
         let iterations = check_rounds("ITER", iterations.ok_or_else(|| bad("it has no ITER"))?)?;
         let first_stage = match (dp_salt, dp_iterations) {
             (Some(s), Some(n)) => Some((s, check_rounds("DPIC", n)?)),
@@ -278,7 +299,9 @@ impl Keybag {
             (None, Some(_)) => return Err(bad("it has DPIC without DPSL")),
         };
         if !classes.iter().any(|c| c.wrap & WRAP_PASSCODE != 0) {
-            return Err(bad("it holds no class key protected by the backup password"));
+            return Err(bad(
+                "it holds no class key protected by the backup password",
+            ));
         }
         Ok(Keybag {
             version,
@@ -300,7 +323,10 @@ impl Keybag {
         self.unlock_with_passcode_key(&passcode_key)
     }
 
-    fn unlock_with_passcode_key(&self, passcode_key: &[u8; 32]) -> Result<UnlockedKeys, BackupError> {
+    fn unlock_with_passcode_key(
+        &self,
+        passcode_key: &[u8; 32],
+    ) -> Result<UnlockedKeys, BackupError> {
         let mut class_keys = BTreeMap::new();
         let mut failed = Vec::new();
         for record in self.classes.iter().filter(|c| c.wrap & WRAP_PASSCODE != 0) {
@@ -329,7 +355,9 @@ impl Keybag {
 
 fn check_rounds(tag: &str, rounds: u32) -> Result<u32, KeybagError> {
     if rounds == 0 || rounds > MAX_ROUNDS {
-        return Err(bad(format!("its {tag} of {rounds} rounds is not plausible")));
+        return Err(bad(format!(
+            "its {tag} of {rounds} rounds is not plausible"
+        )));
     }
     Ok(rounds)
 }
@@ -346,7 +374,11 @@ pub(crate) mod test_support {
     }
 
     /// A small keybag (cheap KDF) whose password-wrapped class keys are `class_keys`.
-    pub fn keybag_bytes(password: &[u8], two_stage: bool, class_keys: &[(u32, [u8; 32])]) -> Vec<u8> {
+    pub fn keybag_bytes(
+        password: &[u8],
+        two_stage: bool,
+        class_keys: &[(u32, [u8; 32])],
+    ) -> Vec<u8> {
         let params = KdfParams {
             salt: b"salt-salt-salt-salt!".to_vec(),
             iterations: 3,
@@ -391,7 +423,10 @@ mod tests {
             assert_eq!(bag.uuid, vec![1; 16]);
             assert_eq!(bag.kdf.iterations, 3);
             assert_eq!(bag.kdf.first_stage.is_some(), two_stage);
-            assert_eq!(bag.classes.iter().map(|c| c.class).collect::<Vec<_>>(), [1, 4]);
+            assert_eq!(
+                bag.classes.iter().map(|c| c.class).collect::<Vec<_>>(),
+                [1, 4]
+            );
 
             let keys = bag.unlock(&Password::new("pw")).unwrap();
             assert_eq!(keys.class_key(4), Some(&[4; 32]));
@@ -415,20 +450,40 @@ mod tests {
     fn inconsistent_fields_are_named() {
         let mut bytes = tlv(b"SALT", b"abc");
         bytes.extend(tlv(b"ITER", &[0, 1]));
-        assert!(Keybag::parse(&bytes).unwrap_err().to_string().contains("ITER"));
+        assert!(
+            Keybag::parse(&bytes)
+                .unwrap_err()
+                .to_string()
+                .contains("ITER")
+        );
 
         let mut no_dpic = tlv(b"UUID", &[0; 16]);
         no_dpic.extend(tlv(b"SALT", b"abc"));
         no_dpic.extend(tlv(b"ITER", &10u32.to_be_bytes()));
         no_dpic.extend(tlv(b"DPSL", b"abc"));
-        assert!(Keybag::parse(&no_dpic).unwrap_err().to_string().contains("DPSL without DPIC"));
+        assert!(
+            Keybag::parse(&no_dpic)
+                .unwrap_err()
+                .to_string()
+                .contains("DPSL without DPIC")
+        );
 
         let mut huge = tlv(b"SALT", b"abc");
         huge.extend(tlv(b"ITER", &u32::MAX.to_be_bytes()));
-        assert!(Keybag::parse(&huge).unwrap_err().to_string().contains("not plausible"));
+        assert!(
+            Keybag::parse(&huge)
+                .unwrap_err()
+                .to_string()
+                .contains("not plausible")
+        );
 
         let length_lies = [b"SALT".as_slice(), &[0xff, 0xff, 0xff, 0xff], b"abc"].concat();
-        assert!(Keybag::parse(&length_lies).unwrap_err().to_string().contains("only 3 remain"));
+        assert!(
+            Keybag::parse(&length_lies)
+                .unwrap_err()
+                .to_string()
+                .contains("only 3 remain")
+        );
     }
 
     #[test]

@@ -119,7 +119,10 @@ fn read_record(c: &mut Cursor<'_>) -> Option<FileRecord> {
         Some(bytes) => {
             let parsed = WrappedKey::parse(bytes);
             if parsed.is_none() {
-                problems.push(format!("its encryption key is {} bytes, too short to hold a key", bytes.len()));
+                problems.push(format!(
+                    "its encryption key is {} bytes, too short to hold a key",
+                    bytes.len()
+                ));
             }
             parsed
         }
@@ -151,7 +154,15 @@ fn read_record(c: &mut Cursor<'_>) -> Option<FileRecord> {
 #[cfg(test)]
 pub(crate) mod test_support {
     /// One mbdb record with the given fields (no properties unless `props`).
-    pub fn record(domain: &str, path: &str, target: Option<&str>, key: Option<&[u8]>, mode: u16, size: u64, props: &[(&str, &str)]) -> Vec<u8> {
+    pub fn record(
+        domain: &str,
+        path: &str,
+        target: Option<&str>,
+        key: Option<&[u8]>,
+        mode: u16,
+        size: u64,
+        props: &[(&str, &str)],
+    ) -> Vec<u8> {
         fn string(out: &mut Vec<u8>, s: Option<&[u8]>) {
             match s {
                 None => out.extend_from_slice(&[0xFF, 0xFF]),
@@ -197,7 +208,15 @@ mod tests {
         let mut ends = vec![data.len()];
         for rec in [
             record("HomeDomain", "", None, None, 0o40755, 0, &[]),
-            record("HomeDomain", "Library/a.txt", None, Some(&key), 0o100644, 42, &[("k", "v")]),
+            record(
+                "HomeDomain",
+                "Library/a.txt",
+                None,
+                Some(&key),
+                0o100644,
+                42,
+                &[("k", "v")],
+            ),
             record("HomeDomain", "link", Some("/var/x"), None, 0o120755, 0, &[]),
         ] {
             data.extend(rec);
@@ -213,12 +232,18 @@ mod tests {
         assert_eq!(records[0].kind(), EntryKind::Directory);
         assert_eq!(records[0].file_id, file_id("HomeDomain", ""));
         let file = &records[1];
-        assert_eq!((file.kind(), file.flags, file.size()), (EntryKind::File, 1, 42));
+        assert_eq!(
+            (file.kind(), file.flags, file.size()),
+            (EntryKind::File, 1, 42)
+        );
         let meta = file.meta.as_ref().unwrap();
         assert_eq!(meta.last_modified, Some(1_700_000_000));
         assert_eq!(meta.protection_class, Some(3));
         assert_eq!(meta.encryption_key.as_ref().map(|k| k.class), Some(3));
-        assert_eq!(records[2].meta.as_ref().unwrap().target.as_deref(), Some("/var/x"));
+        assert_eq!(
+            records[2].meta.as_ref().unwrap().target.as_deref(),
+            Some("/var/x")
+        );
         assert!(records.iter().all(|r| r.invalid.is_none()));
     }
 
@@ -229,8 +254,13 @@ mod tests {
             match parse(&data[..cut]) {
                 // A cut between records leaves a shorter, valid list.
                 Ok(records) => assert_eq!(ends.iter().position(|&e| e == cut), Some(records.len())),
-                Err(why) if cut < MAGIC.len() => assert!(why.contains("empty") || why.contains("header")),
-                Err(why) => assert!(why.contains("ends in the middle of record"), "cut {cut}: {why}"),
+                Err(why) if cut < MAGIC.len() => {
+                    assert!(why.contains("empty") || why.contains("header"))
+                }
+                Err(why) => assert!(
+                    why.contains("ends in the middle of record"),
+                    "cut {cut}: {why}"
+                ),
             }
         }
         assert!(parse(b"").unwrap_err().contains("empty"));
@@ -240,7 +270,15 @@ mod tests {
     #[test]
     fn bad_strings_and_keys_mark_the_record_invalid() {
         let mut data = MAGIC.to_vec();
-        data.extend(record("Home\u{1}Domain", "x", None, Some(&[1, 2]), 0o100644, 1, &[]));
+        data.extend(record(
+            "Home\u{1}Domain",
+            "x",
+            None,
+            Some(&[1, 2]),
+            0o100644,
+            1,
+            &[],
+        ));
         let mut bad_utf8 = record("D", "y", None, None, 0o100644, 1, &[]);
         bad_utf8[2] = 0xFF; // the domain's single byte, after its 2-byte length
         data.extend(bad_utf8);

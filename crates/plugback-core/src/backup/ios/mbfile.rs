@@ -6,20 +6,24 @@
 
 use super::files::FileMeta;
 use super::keybag::WrappedKey;
-use super::keyed_archive::{self, KeyedArchive, Object, Scalar};
+use super::plist_read::{self, KeyedArchive, Object, Scalar};
 
 /// Decodes one MBFile archive.
 pub fn decode(blob: &[u8]) -> Result<FileMeta, String> {
     if blob.is_empty() {
         return Err("the file record is empty".into());
     }
-    let archive = keyed_archive::read(blob)
+    let archive = plist_read::keyed_archive(blob)
         .map_err(|e| format!("the file record cannot be decoded: {e}"))?;
     let root = match archive.object(archive.root) {
         Some(root @ Object::Dict(_)) => root,
         _ => return Err("the file record's root is not a dictionary".into()),
     };
-    Record { archive: &archive, root }.file_meta()
+    Record {
+        archive: &archive,
+        root,
+    }
+    .file_meta()
 }
 
 struct Record<'a> {
@@ -87,7 +91,9 @@ impl Record<'_> {
             Some(Scalar::Unsigned(n)) => i64::try_from(*n)
                 .map(Some)
                 .map_err(|_| format!("{key} is out of range ({n})")),
-            Some(Scalar::Real(r)) if r.is_finite() && r.abs() < 9.0e15 => Ok(Some(r.trunc() as i64)),
+            Some(Scalar::Real(r)) if r.is_finite() && r.abs() < 9.0e15 => {
+                Ok(Some(r.trunc() as i64))
+            }
             Some(_) => Err(format!("{key} is not a number")),
         }
     }
@@ -96,7 +102,9 @@ impl Record<'_> {
         match self.root.field(key) {
             Some(Scalar::Unsigned(n)) => Ok(Some(*n)),
             _ => match self.signed(key)? {
-                Some(n) => u64::try_from(n).map(Some).map_err(|_| format!("{key} is negative ({n})")),
+                Some(n) => u64::try_from(n)
+                    .map(Some)
+                    .map_err(|_| format!("{key} is negative ({n})")),
                 None => Ok(None),
             },
         }
@@ -109,13 +117,20 @@ impl Record<'_> {
     }
 
     fn file_meta(&self) -> Result<FileMeta, String> {
-        let size = self.unsigned("Size")?.ok_or("the file record has no Size")?;
-        let mode = self.u32_field("Mode")?.ok_or("the file record has no Mode")?;
+        let size = self
+            .unsigned("Size")?
+            .ok_or("the file record has no Size")?;
+        let mode = self
+            .u32_field("Mode")?
+            .ok_or("the file record has no Mode")?;
         let encryption_key = self
             .data("EncryptionKey")?
             .map(|bytes| {
                 WrappedKey::parse(&bytes).ok_or_else(|| {
-                    format!("EncryptionKey is {} bytes, too short to hold a key", bytes.len())
+                    format!(
+                        "EncryptionKey is {} bytes, too short to hold a key",
+                        bytes.len()
+                    )
                 })
             })
             .transpose()?;
@@ -141,7 +156,12 @@ pub(crate) mod test_support {
     use plist::{Dictionary, Uid, Value};
 
     /// An MBFile archive laid out the way the phone writes it.
-    pub fn archive(fields: &[(&str, Value)], path: &str, target: Option<&str>, key: Option<&[u8]>) -> Vec<u8> {
+    pub fn archive(
+        fields: &[(&str, Value)],
+        path: &str,
+        target: Option<&str>,
+        key: Option<&[u8]>,
+    ) -> Vec<u8> {
         let mut objects = vec![Value::String("$null".into())];
         let mut root = Dictionary::new();
         for (k, v) in fields {
@@ -152,13 +172,19 @@ pub(crate) mod test_support {
         root.insert("RelativePath".into(), Value::Uid(Uid::new(2)));
         if let Some(target) = target {
             objects.push(Value::String(target.into()));
-            root.insert("Target".into(), Value::Uid(Uid::new(objects.len() as u64 - 1)));
+            root.insert(
+                "Target".into(),
+                Value::Uid(Uid::new(objects.len() as u64 - 1)),
+            );
         }
         if let Some(key) = key {
             let mut data = Dictionary::new();
             data.insert("NS.data".into(), Value::Data(key.to_vec()));
             objects.push(Value::Dictionary(data));
-            root.insert("EncryptionKey".into(), Value::Uid(Uid::new(objects.len() as u64 - 1)));
+            root.insert(
+                "EncryptionKey".into(),
+                Value::Uid(Uid::new(objects.len() as u64 - 1)),
+            );
         }
         objects[1] = Value::Dictionary(root);
         let mut top = Dictionary::new();
@@ -169,7 +195,9 @@ pub(crate) mod test_support {
         archive.insert("$top".into(), Value::Dictionary(top));
         archive.insert("$objects".into(), Value::Array(objects));
         let mut out = Vec::new();
-        Value::Dictionary(archive).to_writer_binary(&mut out).unwrap();
+        Value::Dictionary(archive)
+            .to_writer_binary(&mut out)
+            .unwrap();
         out
     }
 
@@ -203,8 +231,16 @@ mod tests {
         assert_eq!(wrapped.class, 4);
         assert_eq!(wrapped.wrapped, vec![9; 40]);
 
-        let link = archive(&file_fields(0, 0o120755, 0), "a/link", Some("/var/mobile"), None);
-        assert_eq!(decode(&link).unwrap().target.as_deref(), Some("/var/mobile"));
+        let link = archive(
+            &file_fields(0, 0o120755, 0),
+            "a/link",
+            Some("/var/mobile"),
+            None,
+        );
+        assert_eq!(
+            decode(&link).unwrap().target.as_deref(),
+            Some("/var/mobile")
+        );
     }
 
     #[test]
@@ -229,23 +265,53 @@ mod tests {
         archive.insert("$top".into(), Value::Dictionary(top));
         archive.insert("$objects".into(), Value::Array(objects));
         let mut blob = Vec::new();
-        Value::Dictionary(archive).to_writer_binary(&mut blob).unwrap();
+        Value::Dictionary(archive)
+            .to_writer_binary(&mut blob)
+            .unwrap();
         let meta = decode(&blob).unwrap();
-        assert_eq!(meta.encryption_key.map(|k| (k.class, k.wrapped)), Some((2, vec![7; 40])));
+        assert_eq!(
+            meta.encryption_key.map(|k| (k.class, k.wrapped)),
+            Some((2, vec![7; 40]))
+        );
     }
 
     #[test]
     fn bad_records_are_errors_that_say_what_is_wrong() {
         assert!(decode(b"").unwrap_err().contains("empty"));
-        assert!(decode(b"bplist00 not really").unwrap_err().contains("not a valid property list"));
-        assert!(decode(b"not a plist").unwrap_err().contains("cannot be decoded"));
+        assert!(
+            decode(b"bplist00 not really")
+                .unwrap_err()
+                .contains("not a valid property list")
+        );
+        assert!(
+            decode(b"not a plist")
+                .unwrap_err()
+                .contains("cannot be decoded")
+        );
 
-        let no_size = archive(&[("Mode", Value::Integer(0o100644.into()))], "x", None, None);
+        let no_size = archive(
+            &[("Mode", Value::Integer(0o100644.into()))],
+            "x",
+            None,
+            None,
+        );
         assert!(decode(&no_size).unwrap_err().contains("no Size"));
 
-        let negative = archive(&file_fields(0, 0o100644, 1).into_iter().map(|(k, v)| {
-            if k == "Size" { (k, Value::Integer((-5i64).into())) } else { (k, v) }
-        }).collect::<Vec<_>>(), "x", None, None);
+        let negative = archive(
+            &file_fields(0, 0o100644, 1)
+                .into_iter()
+                .map(|(k, v)| {
+                    if k == "Size" {
+                        (k, Value::Integer((-5i64).into()))
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect::<Vec<_>>(),
+            "x",
+            None,
+            None,
+        );
         assert!(decode(&negative).unwrap_err().contains("negative"));
 
         let short_key = archive(&file_fields(1, 0o100644, 1), "x", None, Some(&[1, 0, 0]));
@@ -261,7 +327,12 @@ mod tests {
 
     #[test]
     fn every_truncation_is_an_error_not_a_panic() {
-        let blob = archive(&file_fields(17, 0o100644, 4), "Library/x", Some("t"), Some(&[4; 44]));
+        let blob = archive(
+            &file_fields(17, 0o100644, 4),
+            "Library/x",
+            Some("t"),
+            Some(&[4; 44]),
+        );
         for cut in 0..blob.len() {
             assert!(decode(&blob[..cut]).is_err(), "cut at {cut}");
         }

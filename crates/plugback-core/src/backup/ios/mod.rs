@@ -14,10 +14,10 @@ mod deep;
 pub mod files;
 pub mod folder;
 pub mod keybag;
-mod keyed_archive;
 pub mod manifest_db;
 pub mod mbdb;
 pub mod mbfile;
+mod plist_read;
 pub mod plists;
 mod record_checks;
 pub mod verify;
@@ -37,9 +37,13 @@ use std::path::Path;
 pub fn summarize(root: &Path) -> Result<BackupSummary, BackupError> {
     let layout = folder::layout_of(root);
     let plists = BackupPlists::read(root);
-    let has_file_list = root.join(manifest_db::MANIFEST_DB).is_file()
-        || root.join(mbdb::MANIFEST_MBDB).is_file();
-    if !has_file_list && !plists.info.is_read() && !plists.manifest.is_read() && !plists.status.is_read() {
+    let has_file_list =
+        root.join(manifest_db::MANIFEST_DB).is_file() || root.join(mbdb::MANIFEST_MBDB).is_file();
+    if !has_file_list
+        && !plists.info.is_read()
+        && !plists.manifest.is_read()
+        && !plists.status.is_read()
+    {
         return Err(nothing_readable(root, &plists));
     }
     let kind = match layout {
@@ -72,7 +76,11 @@ pub fn summarize(root: &Path) -> Result<BackupSummary, BackupError> {
         None => SnapshotState::Unknown,
     };
     summary.device_id = info
-        .and_then(|i| i.unique_identifier.clone().or_else(|| i.target_identifier.clone()))
+        .and_then(|i| {
+            i.unique_identifier
+                .clone()
+                .or_else(|| i.target_identifier.clone())
+        })
         .or_else(|| manifest.and_then(|m| m.unique_device_id.clone()));
     summary.app_count = app_count(&plists);
     Ok(summary)
@@ -93,7 +101,10 @@ fn nothing_readable(root: &Path, plists: &BackupPlists) -> BackupError {
         (INFO_PLIST, why_unread(&plists.info)),
         (STATUS_PLIST, why_unread(&plists.status)),
     ];
-    match outcomes.into_iter().find_map(|(name, why)| why.map(|w| (name, w))) {
+    match outcomes
+        .into_iter()
+        .find_map(|(name, why)| why.map(|w| (name, w)))
+    {
         Some((name, why)) => BackupError::PlistUnreadable {
             path: root.join(name),
             detail: format!("{name} {why}, and the backup has no file list"),

@@ -2,9 +2,10 @@
 //! Plugback uses. Unknown keys are ignored and a key of the wrong type reads as absent:
 //! these files describe the backup, and a description with a gap is still useful.
 
+use super::plist_read;
 use plist::{Dictionary, Value};
 use std::fs;
-use std::io::{self, Cursor};
+use std::io;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -72,10 +73,10 @@ pub fn read_dictionary(path: &Path) -> PlistFile<Dictionary> {
     if bytes.is_empty() {
         return PlistFile::Empty;
     }
-    match Value::from_reader(Cursor::new(bytes)) {
+    match plist_read::plist_value(&bytes, plist_read::MAX_PLIST_VALUES) {
         Ok(Value::Dictionary(dict)) => PlistFile::Read(dict),
         Ok(_) => PlistFile::Unreadable("is a property list but not a dictionary".into()),
-        Err(e) => PlistFile::Unreadable(format!("is not a valid property list ({e})")),
+        Err(why) => PlistFile::Unreadable(format!("cannot be read: {why}")),
     }
 }
 
@@ -96,7 +97,7 @@ pub fn boolean(dict: &Dictionary, key: &str) -> Option<bool> {
 
 /// A plist date as seconds since the Unix epoch (negative before 1970).
 pub fn unix_date(dict: &Dictionary, key: &str) -> Option<i64> {
-    let time: SystemTime = dict.get(key)?.as_date()?.into();
+    let time: SystemTime = plist_read::date_of(dict.get(key)?)?.into();
     match time.duration_since(UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_secs()).ok(),
         Err(before) => i64::try_from(before.duration().as_secs()).ok().map(|s| -s),
@@ -316,7 +317,11 @@ mod tests {
         lockdown.insert("ProductType".into(), Value::String("iPhone12,1".into()));
         d.insert("Lockdown".into(), Value::Dictionary(lockdown));
         let mut apps = Dictionary::new();
-        for (id, class) in [("a", "Data/Application"), ("b", "Data/PluginKitPlugin"), ("c", "Data/Application")] {
+        for (id, class) in [
+            ("a", "Data/Application"),
+            ("b", "Data/PluginKitPlugin"),
+            ("c", "Data/Application"),
+        ] {
             let mut app = Dictionary::new();
             app.insert("ContainerContentClass".into(), Value::String(class.into()));
             apps.insert(id.into(), Value::Dictionary(app));

@@ -4,7 +4,9 @@
 //! record that passes (real backups hold 100k of them).
 
 use super::crypto::padded_len;
-use super::files::{EntryKind, FileRecord, Layout, blob_relative_path, is_file_id, unsafe_path_reason};
+use super::files::{
+    EntryKind, FileRecord, Layout, blob_relative_path, is_file_id, unsafe_path_reason,
+};
 use super::walk::{BlobKind, BlobScan};
 use crate::backup::verify::{Problem, ProblemCode, VerifyReport};
 use std::collections::HashSet;
@@ -24,7 +26,11 @@ pub struct ReadItem {
 /// How a record is named in problems: `domain/relativePath`, or its fileID.
 pub fn shown(record: &FileRecord) -> String {
     let display = record.display_path();
-    if display.is_empty() { record.file_id.clone() } else { display }
+    if display.is_empty() {
+        record.file_id.clone()
+    } else {
+        display
+    }
 }
 
 /// Where a record's data is, relative to the backup, with `/` separators.
@@ -109,13 +115,22 @@ pub fn check(
             ));
             continue;
         }
-        let expected_len = if has_key { padded_len(meta.size) } else { meta.size };
+        let expected_len = if has_key {
+            padded_len(meta.size)
+        } else {
+            meta.size
+        };
         declared_on_disk += expected_len;
 
         let blob = match scan.blobs.get(&record.file_id) {
             None if scan.folder_unreadable(&record.file_id) => continue,
             None => {
-                report.push(missing(layout, record, meta.size, "is not in the backup folder"));
+                report.push(missing(
+                    layout,
+                    record,
+                    meta.size,
+                    "is not in the backup folder",
+                ));
                 continue;
             }
             Some(blob) => blob,
@@ -195,11 +210,18 @@ fn unsafe_path_problem(record: &FileRecord) -> Option<Problem> {
     Some(Problem::error(
         ProblemCode::UnsafePath,
         shown.as_str(),
-        format!("The file list entry {shown:?} has a {field} ({value:?}) that {why}: it would reach outside the backup. Do not restore from this backup; it may have been tampered with. Use another copy."),
+        format!(
+            "The file list entry {shown:?} has a {field} ({value:?}) that {why}: it would reach outside the backup. Do not restore from this backup; it may have been tampered with. Use another copy."
+        ),
     ))
 }
 
-fn report_orphans(layout: Layout, scan: &BlobScan, named: &HashSet<&str>, report: &mut VerifyReport) {
+fn report_orphans(
+    layout: Layout,
+    scan: &BlobScan,
+    named: &HashSet<&str>,
+    report: &mut VerifyReport,
+) {
     let mut orphans: Vec<String> = scan
         .blobs
         .keys()

@@ -9,12 +9,14 @@ use super::deep;
 use super::files::{FileRecord, Layout};
 use super::folder::IosBackup;
 use super::keybag::UnlockedKeys;
-use super::manifest_db::{MANIFEST_DB, ManifestDb};
+use super::manifest_db::{Check, MANIFEST_DB, ManifestDb};
 use super::mbdb::{self, MANIFEST_MBDB};
 use super::plists::{BackupPlists, INFO_PLIST, MANIFEST_PLIST, PlistFile, STATUS_PLIST};
 use super::record_checks;
 use super::walk::{self, BlobScan};
-use crate::backup::verify::{Depth, Problem, ProblemCode, ProgressReporter, VerifyOptions, VerifyReport};
+use crate::backup::verify::{
+    Depth, Problem, ProblemCode, ProgressReporter, VerifyOptions, VerifyReport,
+};
 use crate::backup::{BackupError, BackupKind};
 use crate::cancel::CancelToken;
 use std::fs;
@@ -41,13 +43,13 @@ pub fn verify(
     check_plists(backup.plists(), &mut report);
     options.check_cancel()?;
 
-    let encrypted = backup.is_encrypted();
-    report.stats.encrypted = encrypted;
-    let keys = if encrypted {
-        check_password(&backup, options, &mut report)
-    } else {
-        None
+    let encryption = check_encryption(&backup, options, &mut report);
+    let encrypted = !matches!(encryption, Encryption::Plain);
+    let keys = match encryption {
+        Encryption::Unlocked(keys) => Some(keys),
+        Encryption::Plain | Encryption::Locked => None,
     };
+    report.stats.encrypted = encrypted;
     options.check_cancel()?;
 
     let Some(list) = open_file_list(&backup, encrypted, keys.as_ref(), &mut report) else {
@@ -55,7 +57,7 @@ pub fn verify(
     };
     options.check_cancel()?;
 
-    let listing = read_list_and_folder(&backup, list, &options.cancel);
+    let listing = read_list_and_folder(&backup, list, options.depth, &options.cancel);
     options.check_cancel()?;
     let name = file_list_name(layout);
     if !listing.damage.is_empty() {
@@ -88,7 +90,14 @@ pub fn verify(
     options.check_cancel()?;
 
     if options.depth == Depth::Deep {
-        deep::read_all(root, layout, encrypted, &records, &readable, keys.as_ref(), options, progress, &mut report)?;
+        let target = deep::Backup {
+            root,
+            layout,
+            encrypted,
+            records: &records,
+            keys: keys.as_ref(),
+        };
+        deep::read_all(&target, &readable, options, progress, &mut report)?;
     }
     Ok(report)
 }
@@ -101,9 +110,27 @@ pub fn verify(
 /// - Status.plist records whether the backup finished. Absent or unreadable, Plugback
 ///   cannot tell, which is a warning; present and saying "not finished" is an error.
 fn check_plists(plists: &BackupPlists, report: &mut VerifyReport) {
-    plist_outcome(&plists.manifest, MANIFEST_PLIST, true, "It holds the backup's encryption settings and keys: without it the phone cannot restore from this backup.", report);
-    plist_outcome(&plists.info, INFO_PLIST, false, "It only describes the phone, so the data can still be checked and restored.", report);
-    plist_outcome(&plists.status, STATUS_PLIST, false, "It says whether the backup finished; without it Plugback cannot tell.", report);
+    plist_outcome(
+        &plists.manifest,
+        MANIFEST_PLIST,
+        true,
+        "It holds the backup's encryption settings and keys: without it the phone cannot restore from this backup.",
+        report,
+    );
+    plist_outcome(
+        &plists.info,
+        INFO_PLIST,
+        false,
+        "It only describes the phone, so the data can still be checked and restored.",
+        report,
+    );
+    plist_outcome(
+        &plists.status,
+        STATUS_PLIST,
+        false,
+        "It says whether the backup finished; without it Plugback cannot tell.",
+        report,
+    );
 
     if let Some(manifest) = plists.manifest.get()
         && manifest.is_encrypted.is_none()
@@ -140,11 +167,18 @@ fn plist_outcome<T>(
 ) {
     let (code, what) = match file {
         PlistFile::Read(_) => return,
-        PlistFile::Missing => (ProblemCode::MissingFile, format!("{name} is missing from the backup folder.")),
-        PlistFile::Empty => (ProblemCode::EmptyFile, format!("{name} is empty (0 bytes), as if a copy ran out of space.")),
-        PlistFile::Unreadable(why) => (ProblemCode::PlistUnreadable, format!("{name} cannot be read: it {why}.")),
+        PlistFile::Missing => (
+            ProblemCode::MissingFile,
+            format!("{name} is missing from the backup folder."),
+        ),
+        PlistFile::Empty => (
+            ProblemCode::EmptyFile,
+            format!("{name} is empty (0 bytes), as if a copy ran out of space."),
+        ),
+        PlistFile::Unreadable(why) => (ProblemCode::PlistUnreadable, format!("{name} {why}.")),
     };
-    let message = format!("{what} {why_it_matters} Copy the whole backup folder again from its source.");
+    let message =
+        format!("{what} {why_it_matters} Copy the whole backup folder again from its source.");
     report.push(if essential {
         Problem::error(code, name, message)
     } else {
@@ -152,16 +186,48 @@ fn plist_outcome<T>(
     });
 }
 
-/// Checks the password before anything else that needs it. None when the backup cannot
-/// be unlocked (the problem says why and what was skipped).
-fn check_password(
+/// How the backup's data can be read.
+enum Encryption {
+    Plain,
+    /// Encrypted, and the keys cannot be used (no password, a wrong one, damaged keys).
+    Locked,
+    Unlocked(UnlockedKeys),
+}
+
+/// Checks the keys and the password before anything else that needs them; the problem
+/// says why the backup stays locked and what was skipped.
+fn check_encryption(
     backup: &IosBackup,
     options: &VerifyOptions,
     report: &mut VerifyReport,
-) -> Option<UnlockedKeys> {
+) -> Encryption {
+    let Some(manifest) = backup.manifest().filter(|m| m.encrypted()) else {
+        return Encryption::Plain;
+    };
     let skipped = match backup.layout() {
         Layout::ManifestDb => "Its file list and files were not checked.",
         Layout::Mbdb => "Its files were checked for presence and size, but not decrypted.",
+    };
+    if manifest.backup_keybag.is_none() {
+        // Nothing to decrypt with: whatever Manifest.plist claims, the data can only be
+        // checked as it is stored.
+        report.push(Problem::error(
+            ProblemCode::PlistUnreadable,
+            MANIFEST_PLIST,
+            "Manifest.plist says the backup is encrypted but holds none of its keys (no BackupKeyBag), so the phone could not restore it. Plugback checked the files as they are stored. Copy the backup again from its source.",
+        ));
+        return Encryption::Plain;
+    }
+    let keybag = match backup.keybag() {
+        Ok(keybag) => keybag,
+        Err(e) => {
+            report.push(Problem::error(
+                ProblemCode::PlistUnreadable,
+                MANIFEST_PLIST,
+                format!("The backup's keys in Manifest.plist are damaged ({e}), so no password can open it. {skipped} Copy the backup again from its source."),
+            ));
+            return Encryption::Locked;
+        }
     };
     let Some(password) = &options.password else {
         report.push(Problem::error(
@@ -169,25 +235,25 @@ fn check_password(
             "",
             format!("This backup is encrypted and no password was given. {skipped} Enter the backup password (the one set in Finder or iTunes, not the phone's passcode) to check everything."),
         ));
-        return None;
+        return Encryption::Locked;
     };
-    match backup.unlock(password) {
-        Ok(keys) => Some(keys),
+    match keybag.unlock(password) {
+        Ok(keys) => Encryption::Unlocked(keys),
         Err(BackupError::WrongPassword) => {
             report.push(Problem::error(
                 ProblemCode::WrongPassword,
                 "",
                 format!("The password does not open this backup. {skipped} Try again, watching capitals and keyboard layout; it is the backup password, not the phone's passcode."),
             ));
-            None
+            Encryption::Locked
         }
         Err(e) => {
             report.push(Problem::error(
                 ProblemCode::PlistUnreadable,
                 MANIFEST_PLIST,
-                format!("The backup's keys in Manifest.plist cannot be used ({e}), so the password cannot be checked. {skipped} Copy the backup again from its source."),
+                format!("The backup's keys in Manifest.plist cannot be used ({e}). {skipped} Copy the backup again from its source."),
             ));
-            None
+            Encryption::Locked
         }
     }
 }
@@ -210,15 +276,27 @@ fn open_file_list(
     let consequence = "it lists every file of the backup, so none could be checked and the phone cannot restore from it. Copy the whole backup folder again from its source.";
     match fs::metadata(&path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            report.push(Problem::error(ProblemCode::MissingFile, name, format!("{name} is missing: {consequence}")));
+            report.push(Problem::error(
+                ProblemCode::MissingFile,
+                name,
+                format!("{name} is missing: {consequence}"),
+            ));
             return None;
         }
         Err(e) => {
-            report.push(Problem::error(ProblemCode::Unreadable, name, format!("{name} cannot be read ({e}): {consequence}")));
+            report.push(Problem::error(
+                ProblemCode::Unreadable,
+                name,
+                format!("{name} cannot be read ({e}): {consequence}"),
+            ));
             return None;
         }
         Ok(meta) if meta.len() == 0 => {
-            report.push(Problem::error(ProblemCode::EmptyFile, name, format!("{name} is empty (0 bytes): {consequence}")));
+            report.push(Problem::error(
+                ProblemCode::EmptyFile,
+                name,
+                format!("{name} is empty (0 bytes): {consequence}"),
+            ));
             return None;
         }
         Ok(_) => {}
@@ -253,20 +331,29 @@ struct Listing {
 }
 
 /// Reads the file list, lists the blobs and checks the database's integrity, side by
-/// side: each takes a third of a quick verify on a 100k-file backup.
-fn read_list_and_folder(backup: &IosBackup, list: FileList, cancel: &CancelToken) -> Listing {
+/// side: on a 100k-file backup each is a sizeable part of a quick verify.
+fn read_list_and_folder(
+    backup: &IosBackup,
+    list: FileList,
+    depth: Depth,
+    cancel: &CancelToken,
+) -> Listing {
     let (root, layout) = (backup.root(), backup.layout());
+    let check = match depth {
+        Depth::Quick => Check::Structure,
+        Depth::Deep => Check::Full,
+    };
     std::thread::scope(|scope| {
         let mut damage = Vec::new();
         let mut integrity = None;
         if let FileList::Db(db) = &list {
             if db.in_memory() {
-                damage = db.integrity_problems();
+                damage = db.integrity_problems(check);
             } else {
                 // A second read-only connection, so the check runs alongside the reading.
                 let path = db.path().to_path_buf();
                 integrity = Some(scope.spawn(move || match ManifestDb::open_plain(&path) {
-                    Ok(db) => db.integrity_problems(),
+                    Ok(db) => db.integrity_problems(check),
                     Err(e) => vec![e.to_string()],
                 }));
             }
@@ -283,7 +370,11 @@ fn read_list_and_folder(backup: &IosBackup, list: FileList, cancel: &CancelToken
                 .join()
                 .unwrap_or_else(|_| vec!["the integrity check stopped unexpectedly".to_owned()]);
         }
-        Listing { records, scan, damage }
+        Listing {
+            records,
+            scan,
+            damage,
+        }
     })
 }
 
@@ -299,6 +390,8 @@ fn file_list_problem(error: &BackupError, name: &str) -> Problem {
     Problem::error(
         code,
         path,
-        format!("The backup's file list cannot be read: {error}. No file could be checked. Copy the backup again from its source."),
+        format!(
+            "The backup's file list cannot be read: {error}. No file could be checked. Copy the backup again from its source."
+        ),
     )
 }

@@ -42,28 +42,46 @@ impl BlobScan {
     /// absence from `blobs` proves nothing.
     pub fn folder_unreadable(&self, file_id: &str) -> bool {
         self.unreadable.iter().any(|(place, _)| {
-            place == file_id || place.ends_with(&format!("/{file_id}")) || file_id.get(..2) == Some(place.as_str())
+            place == file_id
+                || place.ends_with(&format!("/{file_id}"))
+                || file_id.get(..2) == Some(place.as_str())
         })
     }
 }
 
 fn is_blob_folder(name: &str) -> bool {
-    name.len() == 2 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    name.len() == 2
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn blob_of(entry: &fs::DirEntry) -> io::Result<Blob> {
     let file_type = entry.file_type()?;
     if file_type.is_symlink() {
-        return Ok(Blob { len: 0, kind: BlobKind::Symlink });
+        return Ok(Blob {
+            len: 0,
+            kind: BlobKind::Symlink,
+        });
     }
     // DirEntry::metadata does not follow links.
     let meta = entry.metadata()?;
-    let kind = if meta.is_file() { BlobKind::File } else { BlobKind::Other };
-    Ok(Blob { len: meta.len(), kind })
+    let kind = if meta.is_file() {
+        BlobKind::File
+    } else {
+        BlobKind::Other
+    };
+    Ok(Blob {
+        len: meta.len(),
+        kind,
+    })
 }
 
-/// Lists one folder: (name, blob) for every entry, or the error that stopped it.
-fn list(dir: &Path) -> io::Result<Vec<(String, io::Result<Blob>)>> {
+/// The entries of one folder: each name with what it is (or why that is unknown).
+type Listing = Vec<(String, io::Result<Blob>)>;
+
+/// Lists one folder, or gives the error that stopped it.
+fn list(dir: &Path) -> io::Result<Listing> {
     let mut out = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
@@ -75,7 +93,11 @@ fn list(dir: &Path) -> io::Result<Vec<(String, io::Result<Blob>)>> {
 
 /// Finds every blob of the backup at `root`. Errors only when `root` itself cannot be
 /// listed; a blob folder that cannot be listed is recorded in `unreadable`.
-pub fn scan_blobs(root: &Path, layout: Layout, cancel: &CancelToken) -> Result<BlobScan, BackupError> {
+pub fn scan_blobs(
+    root: &Path,
+    layout: Layout,
+    cancel: &CancelToken,
+) -> Result<BlobScan, BackupError> {
     let top = list(root).map_err(|e| BackupError::io(root, e))?;
     let mut scan = BlobScan::default();
     match layout {
@@ -94,11 +116,18 @@ pub fn scan_blobs(root: &Path, layout: Layout, cancel: &CancelToken) -> Result<B
             let folders: Vec<String> = top
                 .into_iter()
                 .filter(|(name, blob)| {
-                    is_blob_folder(name) && matches!(blob, Ok(Blob { kind: BlobKind::Other, .. }))
+                    is_blob_folder(name)
+                        && matches!(
+                            blob,
+                            Ok(Blob {
+                                kind: BlobKind::Other,
+                                ..
+                            })
+                        )
                 })
                 .map(|(name, _)| name)
                 .collect();
-            let listed: Vec<(String, io::Result<Vec<(String, io::Result<Blob>)>>)> = folders
+            let listed: Vec<(String, io::Result<Listing>)> = folders
                 .into_par_iter()
                 .map(|folder| {
                     if cancel.is_cancelled() {
@@ -148,7 +177,9 @@ pub fn total_bytes(root: &Path) -> Result<u64, BackupError> {
 const MAX_DEPTH: usize = 8;
 
 fn entry_bytes(entry: &fs::DirEntry, depth: usize) -> u64 {
-    let Ok(file_type) = entry.file_type() else { return 0 };
+    let Ok(file_type) = entry.file_type() else {
+        return 0;
+    };
     if file_type.is_file() {
         return entry.metadata().map(|m| m.len()).unwrap_or(0);
     }
@@ -156,7 +187,11 @@ fn entry_bytes(entry: &fs::DirEntry, depth: usize) -> u64 {
         return 0;
     }
     fs::read_dir(entry.path())
-        .map(|dir| dir.flatten().map(|child| entry_bytes(&child, depth + 1)).sum())
+        .map(|dir| {
+            dir.flatten()
+                .map(|child| entry_bytes(&child, depth + 1))
+                .sum()
+        })
         .unwrap_or(0)
 }
 
@@ -184,10 +219,22 @@ mod tests {
         }
 
         let scan = scan_blobs(root, Layout::ManifestDb, &CancelToken::new()).unwrap();
-        assert_eq!(scan.blobs[&id], Blob { len: 5, kind: BlobKind::File });
+        assert_eq!(
+            scan.blobs[&id],
+            Blob {
+                len: 5,
+                kind: BlobKind::File
+            }
+        );
         #[cfg(unix)]
-        assert_eq!(scan.blobs[&("ab".to_owned() + &"2".repeat(38))].kind, BlobKind::Symlink);
-        assert_eq!(scan.strays, [format!("ab/.DS_Store"), format!("ab/{misplaced}")]);
+        assert_eq!(
+            scan.blobs[&("ab".to_owned() + &"2".repeat(38))].kind,
+            BlobKind::Symlink
+        );
+        assert_eq!(
+            scan.strays,
+            ["ab/.DS_Store".to_owned(), format!("ab/{misplaced}")]
+        );
         assert!(scan.unreadable.is_empty());
 
         assert_eq!(total_bytes(root).unwrap(), 5 + 1 + 2 + 3 + 7);

@@ -88,7 +88,9 @@ impl<'a> ProgressReporter<'a> {
     }
 
     fn report(&self, force: bool) {
-        let Some(observer) = self.observer else { return };
+        let Some(observer) = self.observer else {
+            return;
+        };
         {
             // try_lock: a worker that loses the race skips this update rather than waiting.
             let Ok(mut last) = self.last_report.try_lock() else {

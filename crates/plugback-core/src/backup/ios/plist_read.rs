@@ -1,21 +1,25 @@
-//! A keyed archive (an NSKeyedArchiver property list) read into a flat, compact form:
-//! the `$top.root` reference and the `$objects` list, each object reduced to a string,
-//! data, or a dictionary of scalars. Read through the `plist` crate's serde support,
-//! which is several times cheaper than building a full `plist::Value` tree per record
-//! (verification decodes one archive per file, 100k of them in a large backup).
+//! Property lists read with a bound on the work, through the `plist` crate's serde
+//! support. A binary plist can reference one object many times, so a few hundred hostile
+//! bytes could otherwise expand into billions of values (and exhaust memory).
 //!
-//! A budget bounds the work per archive: a binary plist can reference one object many
-//! times, so a few hundred hostile bytes could otherwise expand into billions of values.
-//! References (UIDs) read as unsigned integers here: the reader of a field knows which.
+//! - `plist_value`: a whole plist as a `plist::Value` (Info, Manifest, Status.plist).
+//!   Dates arrive as RFC 3339 text (`date_of` reads them back); references (UIDs) as
+//!   integers.
+//! - `keyed_archive`: a keyed archive (an NSKeyedArchiver plist) in a flat, compact form:
+//!   the `$top.root` reference and the `$objects` list, each object reduced to a string,
+//!   data, or a dictionary of scalars. Several times cheaper than a `plist::Value` tree
+//!   (verification decodes one archive per file, 100k of them in a large backup).
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use std::cell::Cell;
 use std::fmt;
 
 /// Values visited per archive at most (a real MBFile has about 60).
-const MAX_VALUES: usize = 10_000;
-/// Nesting below the archive's top level at most (a real MBFile has 3).
-const MAX_DEPTH: usize = 16;
+const MAX_ARCHIVE_VALUES: usize = 10_000;
+/// Values per plist at most: a real Info.plist with hundreds of apps has some 100k.
+pub const MAX_PLIST_VALUES: usize = 5_000_000;
+/// Nesting at most (a real MBFile has 3 levels, a real Info.plist 6).
+const MAX_DEPTH: usize = 32;
 
 /// A value inside an archived dictionary.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,7 +52,9 @@ pub struct KeyedArchive {
 
 impl KeyedArchive {
     pub fn object(&self, reference: u64) -> Option<&Object> {
-        usize::try_from(reference).ok().and_then(|i| self.objects.get(i))
+        usize::try_from(reference)
+            .ok()
+            .and_then(|i| self.objects.get(i))
     }
 }
 
@@ -63,12 +69,36 @@ impl Object {
 }
 
 /// Reads a keyed archive; the error says what is wrong in a person's words.
-pub fn read(bytes: &[u8]) -> Result<KeyedArchive, String> {
-    BUDGET.with(|budget| budget.0.set(MAX_VALUES));
+pub fn keyed_archive(bytes: &[u8]) -> Result<KeyedArchive, String> {
+    bounded::<Archive>(bytes, MAX_ARCHIVE_VALUES).map(|Archive(archive)| archive)
+}
+
+/// Reads a whole property list of at most `max_values` values.
+pub fn plist_value(bytes: &[u8], max_values: usize) -> Result<plist::Value, String> {
+    bounded::<WholeValue>(bytes, max_values).map(|WholeValue(value)| value)
+}
+
+/// A date as a plist value holds it: a `Date`, or (read through `plist_value`) its
+/// RFC 3339 text.
+pub fn date_of(value: &plist::Value) -> Option<plist::Date> {
+    match value {
+        plist::Value::Date(date) => Some(*date),
+        plist::Value::String(text) => plist::Date::from_xml_format(text).ok(),
+        _ => None,
+    }
+}
+
+fn bounded<T: de::DeserializeOwned>(bytes: &[u8], max_values: usize) -> Result<T, String> {
+    BUDGET.with(|budget| budget.0.set(max_values));
     REFUSAL.with(|r| r.set(None));
-    plist::from_bytes::<Archive>(bytes)
-        .map(|Archive(archive)| archive)
-        .map_err(|e| why(&e))
+    // `plist` 1.10 panics when its serde reader meets a date before year 0 (it formats
+    // every date as RFC 3339 text first). No backup holds such a date, so the file is
+    // damaged or hostile: contain the panic and refuse the file.
+    match std::panic::catch_unwind(|| plist::from_bytes::<T>(bytes)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(why(&e)),
+        Err(_) => Err("it holds a date that cannot be read".to_owned()),
+    }
 }
 
 /// Our own refusals as they are; any other failure either does not have the shape of a
@@ -88,12 +118,12 @@ fn why(error: &plist::Error) -> String {
 thread_local! {
     // `plist::from_bytes` takes a type, not a seed: the budget of the archive being read
     // on this thread lives here, and so does the reason it was refused.
-    static BUDGET: Budget = const { Budget(Cell::new(MAX_VALUES)) };
+    static BUDGET: Budget = const { Budget(Cell::new(MAX_ARCHIVE_VALUES)) };
     static REFUSAL: Cell<Option<&'static str>> = const { Cell::new(None) };
 }
 
-const TOO_MANY: &str = "it holds far more values than a file record";
-const TOO_DEEP: &str = "it is nested far deeper than a file record";
+const TOO_MANY: &str = "it holds far more values than any backup file";
+const TOO_DEEP: &str = "it is nested far deeper than any backup file";
 const NO_TOP: &str = "it has no $top root";
 const NO_OBJECTS: &str = "it has no $objects list";
 
@@ -106,7 +136,9 @@ struct Archive(KeyedArchive);
 
 impl<'de> de::Deserialize<'de> for Archive {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        BUDGET.with(|budget| ArchiveSeed(budget).deserialize(d)).map(Archive)
+        BUDGET
+            .with(|budget| ArchiveSeed(budget).deserialize(d))
+            .map(Archive)
     }
 }
 
@@ -188,13 +220,19 @@ impl<'de> Visitor<'de> for Skip<'_> {
     scalar_visits!((), ignore, ignore, ignore, ignore, ignore, ignore);
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         self.budget.spend(self.depth)?;
-        let inner = Skip { depth: self.depth + 1, ..self };
+        let inner = Skip {
+            depth: self.depth + 1,
+            ..self
+        };
         while seq.next_element_seed(inner)?.is_some() {}
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         self.budget.spend(self.depth)?;
-        let inner = Skip { depth: self.depth + 1, ..self };
+        let inner = Skip {
+            depth: self.depth + 1,
+            ..self
+        };
         while map.next_key_seed(inner)?.is_some() {
             map.next_value_seed(inner)?;
         }
@@ -221,13 +259,29 @@ impl<'de> Visitor<'de> for ScalarSeed<'_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a value")
     }
-    scalar_visits!(Scalar, Scalar::Bool, Scalar::Unsigned, Scalar::Signed, Scalar::Real, Scalar::Text, Scalar::Bytes);
+    scalar_visits!(
+        Scalar,
+        Scalar::Bool,
+        Scalar::Unsigned,
+        Scalar::Signed,
+        Scalar::Real,
+        Scalar::Text,
+        Scalar::Bytes
+    );
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar, A::Error> {
-        Skip { budget: self.budget, depth: self.depth }.visit_seq(seq)?;
+        Skip {
+            budget: self.budget,
+            depth: self.depth,
+        }
+        .visit_seq(seq)?;
         Ok(Scalar::Nested)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
-        Skip { budget: self.budget, depth: self.depth }.visit_map(map)?;
+        Skip {
+            budget: self.budget,
+            depth: self.depth,
+        }
+        .visit_map(map)?;
         Ok(Scalar::Nested)
     }
 }
@@ -255,19 +309,103 @@ impl<'de> Visitor<'de> for ObjectSeed<'_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an archived object")
     }
-    scalar_visits!(Object, other, other, other, other, Object::Text, Object::Bytes);
+    scalar_visits!(
+        Object,
+        other,
+        other,
+        other,
+        other,
+        Object::Text,
+        Object::Bytes
+    );
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Object, A::Error> {
-        Skip { budget: self.budget, depth: self.depth }.visit_seq(seq)?;
+        Skip {
+            budget: self.budget,
+            depth: self.depth,
+        }
+        .visit_seq(seq)?;
         Ok(Object::Other)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object, A::Error> {
         self.budget.spend(self.depth)?;
-        let value = ScalarSeed { budget: self.budget, depth: self.depth + 1 };
+        let value = ScalarSeed {
+            budget: self.budget,
+            depth: self.depth + 1,
+        };
         let mut fields = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             fields.push((key, map.next_value_seed(value)?));
         }
         Ok(Object::Dict(fields))
+    }
+}
+
+/// Any value, built into a `plist::Value`.
+#[derive(Clone, Copy)]
+struct ValueSeed<'b> {
+    budget: &'b Budget,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = plist::Value;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<plist::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+fn integer(n: impl Into<plist::Integer>) -> plist::Value {
+    plist::Value::Integer(n.into())
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = plist::Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a property list value")
+    }
+    scalar_visits!(
+        plist::Value,
+        plist::Value::Boolean,
+        integer,
+        integer,
+        plist::Value::Real,
+        plist::Value::String,
+        plist::Value::Data
+    );
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<plist::Value, A::Error> {
+        self.budget.spend(self.depth)?;
+        let inner = ValueSeed {
+            depth: self.depth + 1,
+            ..self
+        };
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(inner)? {
+            items.push(item);
+        }
+        Ok(plist::Value::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<plist::Value, A::Error> {
+        self.budget.spend(self.depth)?;
+        let inner = ValueSeed {
+            depth: self.depth + 1,
+            ..self
+        };
+        let mut dict = plist::Dictionary::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(inner)?;
+            dict.insert(key, value);
+        }
+        Ok(plist::Value::Dictionary(dict))
+    }
+}
+
+struct WholeValue(plist::Value);
+
+impl<'de> de::Deserialize<'de> for WholeValue {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        BUDGET
+            .with(|budget| ValueSeed { budget, depth: 0 }.deserialize(d))
+            .map(WholeValue)
     }
 }
 
@@ -287,7 +425,10 @@ impl<'de> Visitor<'de> for ObjectsSeed<'_> {
         f.write_str("a list of archived objects")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Object>, A::Error> {
-        let object = ObjectSeed { budget: self.0, depth: 2 };
+        let object = ObjectSeed {
+            budget: self.0,
+            depth: 2,
+        };
         let mut objects = Vec::new();
         while let Some(o) = seq.next_element_seed(object)? {
             objects.push(o);
@@ -312,7 +453,10 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
         f.write_str("the archive's $top dictionary")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<u64>, A::Error> {
-        let value = ScalarSeed { budget: self.0, depth: 2 };
+        let value = ScalarSeed {
+            budget: self.0,
+            depth: 2,
+        };
         let mut root = None;
         while let Some(key) = map.next_key::<String>()? {
             let scalar = map.next_value_seed(value)?;
@@ -348,7 +492,10 @@ impl<'de> Visitor<'de> for ArchiveSeed<'_> {
             match key.as_str() {
                 "$objects" => objects = Some(map.next_value_seed(ObjectsSeed(self.0))?),
                 "$top" => root = map.next_value_seed(TopSeed(self.0))?,
-                _ => map.next_value_seed(Skip { budget: self.0, depth: 2 })?,
+                _ => map.next_value_seed(Skip {
+                    budget: self.0,
+                    depth: 2,
+                })?,
             }
         }
         Ok(KeyedArchive {
@@ -395,7 +542,11 @@ mod tests {
             Value::Data(vec![1, 2]),
             Value::Array(vec![]),
         ];
-        let got = read(&binary(&archive(objects, Some(("$version", Value::Integer(1.into())))))).unwrap();
+        let got = keyed_archive(&binary(&archive(
+            objects,
+            Some(("$version", Value::Integer(1.into()))),
+        )))
+        .unwrap();
         assert_eq!(got.root, 1);
         let root = got.object(1).unwrap();
         assert_eq!(root.field("Size"), Some(&Scalar::Unsigned(42)));
@@ -410,14 +561,26 @@ mod tests {
 
     #[test]
     fn shapes_that_are_not_archives_are_refused() {
-        assert!(read(&binary(&Value::Array(vec![]))).unwrap_err().contains("shape of a keyed archive"));
-        assert!(read(b"bplist00garbage").unwrap_err().contains("not a valid property list"));
+        assert!(
+            keyed_archive(&binary(&Value::Array(vec![])))
+                .unwrap_err()
+                .contains("shape of a keyed archive")
+        );
+        assert!(
+            keyed_archive(b"bplist00garbage")
+                .unwrap_err()
+                .contains("not a valid property list")
+        );
         let mut no_top = Dictionary::new();
         no_top.insert("$objects".into(), Value::Array(vec![]));
-        assert!(read(&binary(&Value::Dictionary(no_top))).unwrap_err().contains("$top"));
+        assert!(
+            keyed_archive(&binary(&Value::Dictionary(no_top)))
+                .unwrap_err()
+                .contains("$top")
+        );
         let mut bad_objects = Dictionary::new();
         bad_objects.insert("$objects".into(), Value::Integer(1.into()));
-        assert!(read(&binary(&Value::Dictionary(bad_objects))).is_err());
+        assert!(keyed_archive(&binary(&Value::Dictionary(bad_objects))).is_err());
     }
 
     /// A binary plist whose objects are given already encoded, referenced by 1-byte
@@ -443,16 +606,55 @@ mod tests {
     }
 
     #[test]
+    fn whole_plists_read_as_values_with_dates_as_text() {
+        let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let mut d = Dictionary::new();
+        d.insert("Date".into(), Value::Date(when.into()));
+        d.insert(
+            "List".into(),
+            Value::Array(vec![Value::Integer((-1i64).into()), Value::Real(0.5)]),
+        );
+        d.insert("Key".into(), Value::Data(vec![9]));
+        let value = Value::Dictionary(d);
+        let mut xml = Vec::new();
+        value.to_writer_xml(&mut xml).unwrap();
+        for bytes in [binary(&value), xml] {
+            let read = plist_value(&bytes, 100).unwrap();
+            let dict = read.as_dictionary().unwrap();
+            assert_eq!(date_of(&dict["Date"]), Some(when.into()));
+            assert_eq!(
+                dict["List"],
+                Value::Array(vec![Value::Integer((-1i64).into()), Value::Real(0.5)])
+            );
+            assert_eq!(dict["Key"], Value::Data(vec![9]));
+            assert!(
+                plist_value(&bytes, 3)
+                    .unwrap_err()
+                    .contains("far more values")
+            );
+        }
+    }
+
+    #[test]
+    fn a_date_before_year_zero_is_refused_not_a_panic() {
+        let when = std::time::UNIX_EPOCH - std::time::Duration::from_secs(100_000_000_000);
+        let mut d = Dictionary::new();
+        d.insert("$top".into(), Value::Date(when.into()));
+        let err = keyed_archive(&binary(&Value::Dictionary(d))).unwrap_err();
+        assert!(err.contains("date"), "{err}");
+    }
+
+    #[test]
     fn a_reference_bomb_is_stopped_by_the_budget() {
         // 10 arrays, each holding the next one 14 times: stored once each, but read
         // naively they expand to 14^10 values.
         const LEVELS: u8 = 10;
         let mut objects = vec![
-            vec![0xD2, 1, 2, 3, 4],      // {"$top": 3, "$objects": 4}
+            vec![0xD2, 1, 2, 3, 4], // {"$top": 3, "$objects": 4}
             ascii("$top"),
             ascii("$objects"),
-            vec![0xD1, 5, 6],            // {"root": UID(1)}
-            vec![0xA2, 7, 8],            // ["$null", level 0]
+            vec![0xD1, 5, 6], // {"root": UID(1)}
+            vec![0xA2, 7, 8], // ["$null", level 0]
             ascii("root"),
             vec![0x80, 1],
             ascii("$null"),
@@ -464,7 +666,7 @@ mod tests {
         objects.push(vec![0x10, 0]);
         let bytes = assemble(&objects);
         assert!(bytes.len() < 300);
-        let err = read(&bytes).unwrap_err();
+        let err = keyed_archive(&bytes).unwrap_err();
         assert!(err.contains("far more values"), "{err}");
     }
 }
