@@ -53,7 +53,19 @@ def total_bytes(files):
     return sum(os.path.getsize(f) for f in files)
 
 
-def time_once(cmd, ok_codes=(0,)):
+def drop_caches():
+    """Empties the page cache (needs root); False where the machine does not allow it."""
+    try:
+        subprocess.run(["sync"], check=True)
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+        return True
+    except OSError:
+        return False
+
+
+def time_once(cmd, ok_codes=(0,), cold=False):
+    if cold:
+        drop_caches()
     start = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
@@ -62,14 +74,15 @@ def time_once(cmd, ok_codes=(0,)):
     return elapsed
 
 
-def side_by_side(cmds, runs):
-    """Alternates the commands `runs` times after one warm-up each; returns medians."""
+def side_by_side(cmds, runs, cold=False):
+    """Alternates the commands `runs` times after one warm-up each; returns medians.
+    With `cold`, the page cache is emptied before every timed run."""
     for cmd in cmds.values():
         time_once(cmd)
     samples = {name: [] for name in cmds}
     for _ in range(runs):
         for name, cmd in cmds.items():
-            samples[name].append(time_once(cmd))
+            samples[name].append(time_once(cmd, cold=cold))
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
@@ -117,12 +130,14 @@ def bench_list(data, runs, rows):
             sh([str(BIN / "plugback-sim"), "make-backup", kind, str(tmp / name), "--seed", str(i),
                 "--files", "200", "--file-size", "1000"], stdout=subprocess.DEVNULL)
         tmp.rename(folder)
-    env_free = {**os.environ, "PLUGBACK_BACKUP_DIRS": ""}
     cmd = [str(BIN / "plugback"), "backups", "--json", "--dir", str(folder)]
-    # Cold: drop this folder's pages where the machine allows it (root); warm otherwise.
-    med = side_by_side({"plugback": cmd}, runs)
-    rows.append(("List 50 backups (`plugback backups --json`, whole process)",
-                 f"{med['plugback']*1000:.0f} ms", "-", "target < 150 ms"))
+    cold = drop_caches()
+    med = side_by_side({"plugback": cmd}, runs, cold=cold)
+    warm = side_by_side({"plugback": cmd}, runs)
+    label = "cold cache" if cold else "warm cache (could not empty the page cache)"
+    rows.append((f"List 50 backups (`plugback backups --json`, whole process, {label})",
+                 f"{med['plugback']*1000:.0f} ms (warm: {warm['plugback']*1000:.0f} ms)", "-",
+                 "target < 150 ms"))
 
 
 def bench_encrypted(data, runs, rows):
@@ -141,10 +156,11 @@ def bench_encrypted(data, runs, rows):
     unlock = side_by_side({"unlock": [str(BIN / "plugback"), "verify", "--json", "--password-file",
                                       str(pw), str(backup)]}, max(3, runs // 2))["unlock"]
     rows.append((f"Deep verify, encrypted, real KDF, {size/1e6:.0f} MB / {len(files)} files",
-                 f"{med['plugback']:.2f} s = {size/med['plugback']/1e6:.0f} MB/s "
-                 f"(quick verify incl. password check: {unlock:.2f} s)",
+                 f"{med['plugback']:.2f} s = {size/med['plugback']/1e6:.0f} MB/s, of which the "
+                 f"password check (quick verify) is {unlock:.2f} s",
                  f"`cat`: {med['cat']:.2f} s = {size/med['cat']/1e6:.0f} MB/s",
-                 f"{med['cat']/med['plugback']:.2f}x of cat"))
+                 f"{med['cat']/med['plugback']:.2f}x of cat (no target: the key derivation "
+                 f"is fixed by the backup)"))
 
 
 def main():

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod error;
 pub mod ios;
 pub mod models;
+pub mod safe_path;
 pub mod summary;
 pub mod verify;
 

@@ -14,7 +14,7 @@
 //! `apps/<package>/<name>`. Unknown fields are ignored so that newer writers stay readable;
 //! a greater `version` is refused with a clear message.
 
-use super::safe_path;
+use crate::backup::safe_path;
 use crate::backup::verify::{Problem, ProblemCode};
 use serde::Deserialize;
 use std::collections::HashSet;

@@ -5,7 +5,7 @@
 //!   `ab_verify` (summary, counts, verification).
 //! - Folders: [`folder_manifest`] (the `plugback-android.json` contract), [`folder`]
 //!   (summary, counts), `folder_scan` (what is on disk) and `folder_verify`.
-//! - [`safe_path`]: which names may become places on this computer.
+//! - `super::safe_path`: which names may become places on this computer.
 
 pub mod ab_crypto;
 pub mod ab_header;
@@ -16,7 +16,6 @@ pub mod folder;
 pub mod folder_manifest;
 mod folder_scan;
 mod folder_verify;
-pub mod safe_path;
 pub mod tar_walk;
 
 pub use ab_stream::{AbTarStream, open_tar_stream};

@@ -7,8 +7,8 @@
 //! the archive claims in memory.
 
 use super::ab_stream::find_fault;
-use super::safe_path;
 use crate::backup::BackupError;
+use crate::backup::safe_path;
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::io::{self, Read};

@@ -174,26 +174,11 @@ pub fn blob_relative_path(layout: Layout, file_id: &str) -> Option<PathBuf> {
     })
 }
 
-/// Why a domain or relative path could reach outside the place it is restored to.
-/// Rejected, never normalised: a backup the phone wrote never contains these.
+/// Why a domain or relative path could reach outside the place it is restored to
+/// (the rules shared with the Android formats). Rejected, never normalised: a backup the
+/// phone wrote never contains these.
 pub fn unsafe_path_reason(path: &str) -> Option<&'static str> {
-    if path.contains('\0') {
-        return Some("contains a NUL character");
-    }
-    if path.starts_with('/') {
-        return Some("is an absolute path");
-    }
-    if path.contains('\\') {
-        return Some("contains a backslash");
-    }
-    let bytes = path.as_bytes();
-    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
-        return Some("starts with a drive letter");
-    }
-    if path.split('/').any(|part| part == "..") {
-        return Some("contains a `..` component");
-    }
-    None
+    crate::backup::safe_path::relative_name_problem(path.as_bytes())
 }
 
 #[cfg(test)]

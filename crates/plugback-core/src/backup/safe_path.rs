@@ -1,4 +1,5 @@
-//! Which names inside an Android backup are safe to turn into places on this computer.
+//! Which names inside a backup are safe to turn into places on this computer: shared by
+//! the iPhone and Android formats, so one set of rules guards every path a backup names.
 //! Unsafe names are refused, never normalised: a backup that needs `..` to say where a file
 //! goes was made wrong or tampered with, and guessing would hide that.
 
@@ -9,11 +10,13 @@ const MAX_PHONE_PATH: usize = 4096;
 /// Longest package or APK name accepted (a file name on every common file system).
 const MAX_NAME: usize = 255;
 
-/// Why a tar entry name is unsafe, or None when it is fine. Tar names are checked as raw
-/// bytes: `..` components, absolute names, backslashes and drive prefixes (`C:`).
-pub fn tar_name_problem(name: &[u8]) -> Option<&'static str> {
-    if name.is_empty() {
-        return Some("has an empty name");
+/// Why a name relative to the backup (an iPhone domain or relativePath, a tar entry) could
+/// reach outside it, or None when it is fine. Checked as raw bytes: NUL, backslashes,
+/// absolute names, drive prefixes (`C:`) and `..` components. An empty name is allowed
+/// here: an iPhone domain's own folder has an empty relativePath.
+pub fn relative_name_problem(name: &[u8]) -> Option<&'static str> {
+    if name.contains(&0) {
+        return Some("contains a NUL character");
     }
     if name.contains(&b'\\') {
         return Some("contains a backslash");
@@ -28,6 +31,15 @@ pub fn tar_name_problem(name: &[u8]) -> Option<&'static str> {
         return Some("contains a `..` component");
     }
     None
+}
+
+/// Why a tar entry name is unsafe, or None when it is fine: the relative-name rules, and
+/// a tar entry must have a name.
+pub fn tar_name_problem(name: &[u8]) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("has an empty name");
+    }
+    relative_name_problem(name)
 }
 
 /// Why a link target inside a tar entry could reach outside the backup, or None.
