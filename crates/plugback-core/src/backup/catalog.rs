@@ -6,6 +6,7 @@
 use super::summary::BackupStats;
 use super::{BackupError, BackupKind, BackupSummary, android, ios};
 use rayon::prelude::*;
+use std::collections::HashSet;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -76,9 +77,17 @@ pub struct Scan {
 /// Sorted most recent first; undated backups last.
 pub fn scan(dirs: &[PathBuf]) -> Scan {
     let mut candidates: Vec<(PathBuf, BackupKind)> = Vec::new();
+    // The same backup reached twice (a folder listed twice, or through a link) is listed once.
+    let mut seen = HashSet::new();
+    let mut add = |path: PathBuf, kind: BackupKind| {
+        let key = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        if seen.insert(key) {
+            candidates.push((path, kind));
+        }
+    };
     for dir in dirs {
         if let Some(kind) = detect_kind(dir) {
-            push_unique(&mut candidates, dir.clone(), kind);
+            add(dir.clone(), kind);
             continue;
         }
         let Ok(entries) = fs::read_dir(dir) else {
@@ -88,7 +97,7 @@ pub fn scan(dirs: &[PathBuf]) -> Scan {
         children.sort();
         for child in children {
             if let Some(kind) = detect_kind(&child) {
-                push_unique(&mut candidates, child, kind);
+                add(child, kind);
             }
         }
     }
@@ -105,16 +114,6 @@ pub fn scan(dirs: &[PathBuf]) -> Scan {
     }
     sort_most_recent_first(&mut scan.backups);
     scan
-}
-
-fn push_unique(list: &mut Vec<(PathBuf, BackupKind)>, path: PathBuf, kind: BackupKind) {
-    let key = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-    if !list
-        .iter()
-        .any(|(p, _)| fs::canonicalize(p).unwrap_or_else(|_| p.clone()) == key)
-    {
-        list.push((path, kind));
-    }
 }
 
 pub fn sort_most_recent_first(backups: &mut [BackupSummary]) {
@@ -239,6 +238,19 @@ mod tests {
         let scan = scan(&[PathBuf::from("/definitely/not/here")]);
         assert!(scan.backups.is_empty());
         assert!(scan.unreadable.is_empty());
+    }
+
+    #[test]
+    fn a_backup_reached_twice_is_listed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let backup = dir.path().join("phone.ab");
+        touch(&backup, b"ANDROID BACKUP\n5\n1\nnone\n");
+        let found = scan(&[
+            dir.path().to_path_buf(),
+            backup.clone(),
+            dir.path().to_path_buf(),
+        ]);
+        assert_eq!(found.backups.len() + found.unreadable.len(), 1);
     }
 
     #[test]

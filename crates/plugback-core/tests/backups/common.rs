@@ -1,7 +1,10 @@
 //! Shared helpers: where the shared fixtures are, and generated backups.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
 
 /// `../shared/fixtures` seen from the workspace root. None (with a printed notice) where it
 /// is absent; a failure instead when `PLUGBACK_REQUIRE_SHARED=1`, so CI cannot skip them.
@@ -23,7 +26,25 @@ pub fn shared_fixtures() -> Option<PathBuf> {
     None
 }
 
-/// Runs the fixture generator from `plugback-sim` into a fresh temporary folder.
+/// A fresh temporary folder, removed when dropped.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temporary folder")
+}
+
+/// sha256 of every file under `root`, by relative path.
+pub fn tree_hashes(root: &Path) -> BTreeMap<PathBuf, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let digest = hex::encode(Sha256::digest(fs::read(&path).unwrap()));
+                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), digest);
+            }
+        }
+    }
+    out
 }

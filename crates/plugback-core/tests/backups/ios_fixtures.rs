@@ -1,7 +1,7 @@
 //! iPhone backups against real and reference fixtures (../shared/fixtures), with the
 //! expected outputs of independent readers: listings, decryption, passwords, verification.
 
-use crate::common::shared_fixtures;
+use crate::common::{shared_fixtures, tree_hashes};
 use plugback_core::backup::ios::{self, FileRecord, IosBackup, Keybag, Layout, plists};
 use plugback_core::backup::verify::{
     self, Problem, ProblemCode, ProgressReporter, Severity, VerifyOptions, VerifyReport,
@@ -9,7 +9,7 @@ use plugback_core::backup::verify::{
 use plugback_core::backup::{BackupKind, SnapshotState, catalog};
 use plugback_core::secret::Password;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -118,24 +118,6 @@ fn codes(report: &VerifyReport) -> Vec<(&'static str, Severity, String)> {
         .iter()
         .map(|p: &Problem| (p.code.as_str(), p.severity, p.path.clone()))
         .collect()
-}
-
-/// sha256 of every file under `root`, by relative path.
-fn tree_hashes(root: &Path) -> BTreeMap<PathBuf, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let digest = hex::encode(Sha256::digest(fs::read(&path).unwrap()));
-                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), digest);
-            }
-        }
-    }
-    out
 }
 
 #[test]

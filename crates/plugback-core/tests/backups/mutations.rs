@@ -1,6 +1,7 @@
 //! The bad-input corpus: damaged copies of generated backups. Each must give its stable
 //! problem code and a message a person can act on, and never a panic.
 
+use crate::common::tree_hashes;
 use plugback_core::backup::verify::{
     Depth, ProblemCode, ProgressReporter, VerifyOptions, VerifyReport, verify,
 };
@@ -566,7 +567,11 @@ fn every_mutation_gives_its_code_and_a_clear_message() {
             let case = case_dir.join(file);
             copy_tree(&pristine, &case);
             (m.mutate)(&case);
+            let before = tree_hashes(&case_dir);
             let report = run_verify(&case, base, m.deep);
+            if tree_hashes(&case_dir) != before {
+                failures.push(format!("{}: verify changed the backup", m.name));
+            }
             match report.problems.iter().find(|p| p.code == m.expect) {
                 Some(p) if p.message.len() > 20 => {}
                 Some(p) => failures.push(format!("{}: message too thin: {:?}", m.name, p.message)),
