@@ -17,7 +17,7 @@ pub mod keybag;
 pub mod manifest_db;
 pub mod mbdb;
 pub mod mbfile;
-mod plist_read;
+pub mod plist_read;
 pub mod plists;
 mod record_checks;
 pub mod verify;
