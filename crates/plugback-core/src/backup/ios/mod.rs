@@ -9,6 +9,7 @@
 //! - `folder`: `IosBackup`, a backup folder opened for reading.
 //! - `verify`: quick and deep verification.
 
+mod bplist;
 pub mod crypto;
 mod deep;
 pub mod files;

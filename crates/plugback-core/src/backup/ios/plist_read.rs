@@ -9,17 +9,21 @@
 //!   the `$top.root` reference and the `$objects` list, each object reduced to a string,
 //!   data, or a dictionary of scalars. Several times cheaper than a `plist::Value` tree
 //!   (verification decodes one archive per file, 100k of them in a large backup).
+//!   Binary archives are first tried by `bplist`, a direct object-table reader that
+//!   answers only when it reads the same as this path; otherwise this path decides.
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use std::cell::Cell;
 use std::fmt;
 
+use super::bplist;
+
 /// Values visited per archive at most (a real MBFile has about 60).
-const MAX_ARCHIVE_VALUES: usize = 10_000;
+pub(super) const MAX_ARCHIVE_VALUES: usize = 10_000;
 /// Values per plist at most: a real Info.plist with hundreds of apps has some 100k.
 pub const MAX_PLIST_VALUES: usize = 5_000_000;
 /// Nesting at most (a real MBFile has 3 levels, a real Info.plist 6).
-const MAX_DEPTH: usize = 32;
+pub(super) const MAX_DEPTH: usize = 32;
 
 /// A value inside an archived dictionary.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,7 +74,25 @@ impl Object {
 
 /// Reads a keyed archive; the error says what is wrong in a person's words.
 pub fn keyed_archive(bytes: &[u8]) -> Result<KeyedArchive, String> {
+    // Nearly every archive takes the fast path; the rest (and every error) come here.
+    if let Some(archive) = bplist::keyed_archive(bytes) {
+        #[cfg(debug_assertions)]
+        agrees_with_the_plist_path(bytes, &archive);
+        return Ok(archive);
+    }
     bounded::<Archive>(bytes, MAX_ARCHIVE_VALUES).map(|Archive(archive)| archive)
+}
+
+/// The fast path must read what the `plist` path reads (checked in tests, debug builds,
+/// and fuzzing). Compared as text so that a NaN equals itself.
+#[cfg(debug_assertions)]
+fn agrees_with_the_plist_path(bytes: &[u8], fast: &KeyedArchive) {
+    let slow = bounded::<Archive>(bytes, MAX_ARCHIVE_VALUES).map(|Archive(archive)| archive);
+    assert_eq!(
+        format!("{slow:?}"),
+        format!("{:?}", Ok::<_, String>(fast)),
+        "the fast archive reader disagrees on {bytes:02x?}"
+    );
 }
 
 /// Reads a whole property list of at most `max_values` values.
@@ -516,7 +538,7 @@ mod tests {
         out
     }
 
-    fn archive(objects: Vec<Value>, extra: Option<(&str, Value)>) -> Value {
+    fn archive_value(objects: Vec<Value>, extra: Option<(&str, Value)>) -> Value {
         let mut top = Dictionary::new();
         top.insert("root".into(), Value::Uid(Uid::new(1)));
         let mut d = Dictionary::new();
@@ -542,7 +564,7 @@ mod tests {
             Value::Data(vec![1, 2]),
             Value::Array(vec![]),
         ];
-        let got = keyed_archive(&binary(&archive(
+        let got = keyed_archive(&binary(&archive_value(
             objects,
             Some(("$version", Value::Integer(1.into()))),
         )))
@@ -557,6 +579,71 @@ mod tests {
         assert_eq!(got.object(3), Some(&Object::Bytes(vec![1, 2])));
         assert_eq!(got.object(4), Some(&Object::Other));
         assert_eq!(got.object(5), None);
+    }
+
+    #[test]
+    fn the_fast_path_reads_archives_and_agrees_with_plist_on_damage() {
+        use crate::backup::ios::mbfile::test_support::{archive, file_fields};
+        let mut ns_string = Dictionary::new();
+        ns_string.insert("NS.string".into(), Value::String("ünï".into()));
+        ns_string.insert("$class".into(), Value::Uid(Uid::new(3)));
+        let mut class = Dictionary::new();
+        class.insert(
+            "$classes".into(),
+            Value::Array(vec!["MBFile".into(), "NSObject".into()]),
+        );
+        class.insert("$classname".into(), "MBFile".into());
+        let mut root = Dictionary::new();
+        root.insert("Size".into(), Value::Integer(u64::MAX.into()));
+        root.insert("Neg".into(), Value::Integer(i64::MIN.into()));
+        root.insert("Real".into(), Value::Real(1.5));
+        root.insert("Flag".into(), Value::Boolean(true));
+        root.insert("Name".into(), Value::Uid(Uid::new(2)));
+        root.insert("Inline".into(), Value::Data(vec![1; 300]));
+        let samples = [
+            archive(
+                &file_fields(17, 0o100644, 4),
+                "Library/x",
+                Some("t"),
+                Some(&[4; 44]),
+            ),
+            archive(&file_fields(0, 0o40755, 0), "", None, None),
+            binary(&archive_value(
+                vec![
+                    Value::String("$null".into()),
+                    Value::Dictionary(root),
+                    Value::Dictionary(ns_string),
+                    Value::Dictionary(class),
+                    Value::Real(f64::NAN),
+                ],
+                Some(("$version", Value::Integer(100_000.into()))),
+            )),
+        ];
+        let mut fast_damaged = 0;
+        for blob in &samples {
+            // The fast path takes these, and (in debug builds) checks it agrees.
+            let fast = bplist::keyed_archive(blob).expect("the fast path reads it");
+            assert_eq!(
+                format!("{fast:?}"),
+                format!("{:?}", keyed_archive(blob).unwrap())
+            );
+            // Damage anywhere: whatever the fast path accepts, `plist` reads the same.
+            for at in 0..blob.len() {
+                for change in [0x00, 0x01, 0x0f, 0x10, 0x55, 0x80, 0xff] {
+                    let mut bad = blob.clone();
+                    bad[at] ^= change;
+                    let mut byte = blob.clone();
+                    byte[at] = change;
+                    for damaged in [bad, byte] {
+                        fast_damaged += usize::from(bplist::keyed_archive(&damaged).is_some());
+                        let _ = keyed_archive(&damaged);
+                    }
+                }
+                let _ = keyed_archive(&blob[..at]);
+            }
+        }
+        // Enough damage got past the fast path's checks for the comparison to mean something.
+        assert!(fast_damaged > 1000, "{fast_damaged}");
     }
 
     #[test]
