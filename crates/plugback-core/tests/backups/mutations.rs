@@ -245,6 +245,21 @@ fn corpus() -> Vec<Mutation> {
                 fs::write(&p, b).unwrap()
             },
         ),
+        m(
+            "manifest-db-index-broken",
+            Ios,
+            false,
+            C::ManifestDbCorrupt,
+            |r| {
+                // An index that no longer matches its table: rows intact, lookups wrong.
+                sql(
+                    r,
+                    "PRAGMA writable_schema = ON; \
+                 UPDATE sqlite_master SET sql = replace(sql, '(relativePath)', '(flags)') \
+                 WHERE type = 'index' AND sql LIKE '%(relativePath)%';",
+                )
+            },
+        ),
         m("manifest-db-empty", Ios, false, C::EmptyFile, |r| {
             truncate(&r.join("Manifest.db"), 0)
         }),

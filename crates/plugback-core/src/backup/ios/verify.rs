@@ -9,7 +9,7 @@ use super::deep;
 use super::files::{FileRecord, Layout};
 use super::folder::IosBackup;
 use super::keybag::UnlockedKeys;
-use super::manifest_db::{Check, MANIFEST_DB, ManifestDb};
+use super::manifest_db::{MANIFEST_DB, ManifestDb};
 use super::mbdb::{self, MANIFEST_MBDB};
 use super::plists::{BackupPlists, INFO_PLIST, MANIFEST_PLIST, PlistFile, STATUS_PLIST};
 use super::record_checks;
@@ -57,14 +57,14 @@ pub fn verify(
     };
     options.check_cancel()?;
 
-    let listing = read_list_and_folder(&backup, list, options.depth, &options.cancel);
+    let listing = read_list_and_folder(&backup, list, &options.cancel);
     options.check_cancel()?;
     let name = file_list_name(layout);
     if !listing.damage.is_empty() {
         report.push(Problem::error(
             ProblemCode::ManifestDbCorrupt,
             name,
-            format!("Manifest.db fails its integrity check ({}). Copy the backup again from its source; without a sound file list the phone may not restore from it.", listing.damage.join("; ")),
+            format!("Manifest.db fails its integrity check ({}). Copy the backup again from its source; without a sound file list the phone may not restore from it.", first_findings(&listing.damage)),
         ));
     }
     let records = match listing.records {
@@ -330,30 +330,32 @@ struct Listing {
     damage: Vec<String>,
 }
 
+/// The first few of SQLite's findings, and how many more: a damaged index yields one
+/// line per row, which would bury the advice.
+fn first_findings(findings: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut text = findings[..findings.len().min(SHOWN)].join("; ");
+    if findings.len() > SHOWN {
+        text.push_str(&format!("; and {} more", findings.len() - SHOWN));
+    }
+    text
+}
+
 /// Reads the file list, lists the blobs and checks the database's integrity, side by
 /// side: on a 100k-file backup each is a sizeable part of a quick verify.
-fn read_list_and_folder(
-    backup: &IosBackup,
-    list: FileList,
-    depth: Depth,
-    cancel: &CancelToken,
-) -> Listing {
+fn read_list_and_folder(backup: &IosBackup, list: FileList, cancel: &CancelToken) -> Listing {
     let (root, layout) = (backup.root(), backup.layout());
-    let check = match depth {
-        Depth::Quick => Check::Structure,
-        Depth::Deep => Check::Full,
-    };
     std::thread::scope(|scope| {
         let mut damage = Vec::new();
         let mut integrity = None;
         if let FileList::Db(db) = &list {
             if db.in_memory() {
-                damage = db.integrity_problems(check);
+                damage = db.integrity_problems();
             } else {
                 // A second read-only connection, so the check runs alongside the reading.
                 let path = db.path().to_path_buf();
                 integrity = Some(scope.spawn(move || match ManifestDb::open_plain(&path) {
-                    Ok(db) => db.integrity_problems(check),
+                    Ok(db) => db.integrity_problems(),
                     Err(e) => vec![e.to_string()],
                 }));
             }
