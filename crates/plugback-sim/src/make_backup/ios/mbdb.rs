@@ -55,8 +55,7 @@ pub(crate) fn write(spec: &Spec, out: &Path) -> Result<Totals, MakeError> {
         keybag: &bag.bytes,
         manifest_key: None,
     });
-    plists::write_info(out, &device, spec.seed, spec.date_unix)?;
-    plists::write_manifest(
+    plists::write_all(
         out,
         &device,
         spec.seed,
@@ -64,7 +63,6 @@ pub(crate) fn write(spec: &Spec, out: &Path) -> Result<Totals, MakeError> {
         Era::Legacy,
         encrypted,
     )?;
-    plists::write_status(out, spec.seed, spec.date_unix, Era::Legacy)?;
     Ok(totals)
 }
 

@@ -70,8 +70,7 @@ pub(crate) fn write(spec: &Spec, out: &Path) -> Result<Totals, MakeError> {
         keybag: &bag.bytes,
         manifest_key: manifest_key.as_deref(),
     });
-    plists::write_info(out, &device, spec.seed, spec.date_unix)?;
-    plists::write_manifest(
+    plists::write_all(
         out,
         &device,
         spec.seed,
@@ -79,6 +78,5 @@ pub(crate) fn write(spec: &Spec, out: &Path) -> Result<Totals, MakeError> {
         Era::Modern,
         encrypted,
     )?;
-    plists::write_status(out, spec.seed, spec.date_unix, Era::Modern)?;
     Ok(totals)
 }

@@ -215,6 +215,20 @@ pub(crate) fn write_manifest(
     write_binary(&Value::Dictionary(manifest), &out.join("Manifest.plist"))
 }
 
+/// The three description files of a backup folder: Info, Manifest and Status.plist.
+pub(crate) fn write_all(
+    out: &Path,
+    device: &Device,
+    seed: u64,
+    date_unix: i64,
+    era: Era,
+    encrypted: Option<Encrypted<'_>>,
+) -> Result<(), MakeError> {
+    write_info(out, device, seed, date_unix)?;
+    write_manifest(out, device, seed, date_unix, era, encrypted)?;
+    write_status(out, seed, date_unix, era)
+}
+
 /// Status.plist of a finished backup.
 pub(crate) fn write_status(
     out: &Path,
