@@ -59,30 +59,6 @@ fn codes(doc: &Value) -> Vec<String> {
         .collect()
 }
 
-/// sha256 of every file under `dir`, by relative path, to prove nothing changed.
-fn tree_hashes(dir: &Path) -> Vec<(PathBuf, String)> {
-    use sha2::{Digest, Sha256};
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let meta = std::fs::symlink_metadata(&p).unwrap();
-            if meta.is_dir() {
-                stack.push(p);
-            } else if meta.is_file() {
-                let digest = Sha256::digest(std::fs::read(&p).unwrap());
-                out.push((
-                    p.strip_prefix(dir).unwrap().to_path_buf(),
-                    hex::encode(digest),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn version_names_the_build() {
     let out = plugback(&["--version"]);
@@ -143,7 +119,7 @@ fn backups_lists_every_kind_most_recent_first() {
 fn verify_plain_backup_passes_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let backup = generate(Kind::Ios, &dir.path().join("b"), |_| {});
-    let before = tree_hashes(&backup);
+    let before = plugback_sim::tree_hashes(&backup).unwrap();
     for depth in [&[][..], &["--deep"][..]] {
         let mut args = vec!["verify", "--json", backup.to_str().unwrap()];
         args.extend_from_slice(depth);
@@ -159,7 +135,7 @@ fn verify_plain_backup_passes_and_changes_nothing() {
     }
     assert_eq!(
         before,
-        tree_hashes(&backup),
+        plugback_sim::tree_hashes(&backup).unwrap(),
         "verify must never modify a backup"
     );
 }

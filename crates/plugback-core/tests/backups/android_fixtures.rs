@@ -55,6 +55,15 @@ fn codes(report: &VerifyReport) -> Vec<&'static str> {
     report.problems.iter().map(|p| p.code.as_str()).collect()
 }
 
+/// Each problem as (code, path), in report order.
+fn codes_and_paths(report: &VerifyReport) -> Vec<(&'static str, &str)> {
+    report
+        .problems
+        .iter()
+        .map(|p| (p.code.as_str(), p.path.as_str()))
+        .collect()
+}
+
 #[test]
 fn every_valid_ab_holds_the_tar_independent_readers_found() {
     let Some(root) = shared_fixtures() else {
@@ -658,11 +667,7 @@ fn missing_short_empty_and_changed_files_are_told_apart() {
     let root = folder.save();
 
     let quick = check_folder(root, VerifyOptions::quick());
-    let found: Vec<_> = quick
-        .problems
-        .iter()
-        .map(|p| (p.code.as_str(), p.path.as_str()))
-        .collect();
+    let found = codes_and_paths(&quick);
     assert_eq!(
         found,
         [
@@ -693,11 +698,7 @@ fn unlisted_files_are_orphan_warnings() {
     let root = folder.save();
     let report = check_folder(root, VerifyOptions::quick());
     assert!(report.ok(), "orphans are warnings");
-    let found: Vec<_> = report
-        .problems
-        .iter()
-        .map(|p| (p.code.as_str(), p.path.as_str()))
-        .collect();
+    let found = codes_and_paths(&report);
     assert_eq!(
         found,
         [

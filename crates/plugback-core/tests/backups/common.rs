@@ -1,9 +1,7 @@
 //! Shared helpers: where the shared fixtures are, and generated backups.
 #![allow(dead_code)]
 
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 /// `../shared/fixtures` seen from the workspace root. None (with a printed notice) where it
@@ -33,18 +31,5 @@ pub fn temp_dir() -> tempfile::TempDir {
 
 /// sha256 of every file under `root`, by relative path.
 pub fn tree_hashes(root: &Path) -> BTreeMap<PathBuf, String> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let digest = hex::encode(Sha256::digest(fs::read(&path).unwrap()));
-                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), digest);
-            }
-        }
-    }
-    out
+    plugback_sim::tree_hashes(root).expect("the folder can be read")
 }
