@@ -1,0 +1,5 @@
+//! The subcommands of the `plugback-sim` binary.
+
+pub mod android;
+pub mod iphone;
+pub mod make_backup;

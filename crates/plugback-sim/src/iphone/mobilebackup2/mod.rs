@@ -1,0 +1,1 @@
+//! mobilebackup2, the device side.

@@ -1,0 +1,14 @@
+//! The simulated iPhone: a usbmuxd that one or more simulated iPhones share, and on each
+//! phone lockdownd, notification_proxy, AFC and the mobilebackup2 device side.
+//!
+//! Everything speaks the real wire protocols, byte for byte, and is checked against
+//! libimobiledevice's own tools. Each connection runs on a thread of its own with blocking
+//! I/O: a simulator serves a handful of connections, and threads keep the code plain.
+
+pub mod afc;
+pub mod mobilebackup2;
+pub mod notification_proxy;
+pub mod phone;
+pub mod plist_frame;
+
+pub use phone::{IphoneConfig, Phone, ServiceContext, TrustMode};

@@ -1,0 +1,7 @@
+//! The simulated phones, checked against real third-party clients: libimobiledevice's
+//! tools, the pinned `idevice` crate, Android's adb server and `adb_client`.
+//!
+//! Tests that need a tool that is not installed print a notice and pass, unless
+//! PLUGBACK_REQUIRE_PEERS=1 (as in CI), where they fail.
+
+mod common;
