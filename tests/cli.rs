@@ -295,3 +295,98 @@ fn a_closed_pipe_stops_quietly_without_a_panic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Finds a real third-party tool; without it the test prints a notice and passes, unless
+/// PLUGBACK_REQUIRE_PEERS=1 (as in CI), where it fails.
+fn peer_tool(tool: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(tool))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        assert_ne!(
+            std::env::var("PLUGBACK_REQUIRE_PEERS").as_deref(),
+            Ok("1"),
+            "{tool} is required (PLUGBACK_REQUIRE_PEERS=1) but is not on the PATH"
+        );
+        eprintln!("notice: {tool} is not installed; skipping this test");
+    }
+    found
+}
+
+/// A backup that a phone makes through libimobiledevice's own tool is a backup Plugback
+/// accepts: the simulated iPhone uploads its storage to `idevicebackup2 backup`, and deep
+/// verify reads every file of the result.
+#[test]
+fn a_backup_made_by_idevicebackup2_passes_deep_verify() {
+    use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, UsbmuxdAddr};
+    let (Some(idevicepair), Some(idevicebackup2)) =
+        (peer_tool("idevicepair"), peer_tool("idevicebackup2"))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mux = SimUsbmuxd::start(
+        UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
+        &dir.path().join("usbmuxd"),
+    )
+    .unwrap();
+    let phone = mux
+        .add_iphone(IphoneConfig::new(dir.path().join("phone")))
+        .unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let tool = |program: &Path, args: &[&str]| {
+        let out = Command::new(program)
+            .args(args)
+            .env("USBMUXD_SOCKET_ADDRESS", mux.address().to_string())
+            .env("HOME", &home)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success(),
+            "{} {args:?}: {text}",
+            program.display()
+        );
+        text
+    };
+    tool(&idevicepair, &["-u", phone.udid(), "pair"]);
+    let out = dir.path().join("backups");
+    std::fs::create_dir_all(&out).unwrap();
+    let text = tool(
+        &idevicebackup2,
+        &[
+            "-u",
+            phone.udid(),
+            "backup",
+            "--full",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(text.contains("Backup Successful"), "{text}");
+
+    let backup = out.join(phone.udid());
+    let verified = plugback(&["verify", "--deep", "--json", backup.to_str().unwrap()]);
+    let doc = json_of(&verified);
+    assert_eq!(
+        verified.status.code(),
+        Some(0),
+        "deep verify refused the phone's backup: {doc}"
+    );
+    assert!(codes(&doc).is_empty(), "{doc}");
+    assert_eq!(doc["depth"], "deep", "{doc}");
+    let checked = doc["stats"]["files_checked"].as_u64().unwrap_or(0);
+    assert!(checked > 0, "{doc}");
+    assert_eq!(
+        Some(checked),
+        doc["stats"]["files_expected"].as_u64(),
+        "{doc}"
+    );
+}

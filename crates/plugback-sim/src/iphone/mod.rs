@@ -6,9 +6,19 @@
 //! I/O: a simulator serves a handful of connections, and threads keep the code plain.
 
 pub mod afc;
+pub mod device_values;
+pub mod dispatch;
+pub mod link;
+pub mod lockdown;
 pub mod mobilebackup2;
 pub mod notification_proxy;
+pub mod pairing;
 pub mod phone;
 pub mod plist_frame;
+pub mod sim;
+pub mod socket;
+pub mod tls;
+pub mod usbmuxd;
 
 pub use phone::{IphoneConfig, Phone, ServiceContext, TrustMode};
+pub use sim::{SimError, SimIphone, SimUsbmuxd, UsbmuxdAddr, apply_control};

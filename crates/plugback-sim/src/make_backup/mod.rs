@@ -8,10 +8,12 @@
 
 mod android;
 mod content;
-mod crypto;
+pub(crate) mod crypto;
 mod error;
 mod hashing;
 mod ios;
+// The phone simulator builds the Manifest.db of the backups it uploads with these.
+pub(crate) use ios::{manifest_db, mbfile, tree};
 mod output;
 
 pub use error::MakeError;

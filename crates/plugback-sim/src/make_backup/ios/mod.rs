@@ -3,10 +3,10 @@
 mod blob;
 mod device;
 mod keybag;
-mod manifest_db;
-mod mbfile;
+pub(crate) mod manifest_db;
+pub(crate) mod mbfile;
 mod plists;
-mod tree;
+pub(crate) mod tree;
 
 pub(crate) mod mbdb;
 pub(crate) mod modern;

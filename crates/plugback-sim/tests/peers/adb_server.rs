@@ -1,0 +1,196 @@
+//! A private adb server per test: its own HOME (so its own adbkey), its own port, and no
+//! USB, mDNS or emulator scanning, so tests neither see nor disturb a developer's phones
+//! and servers. `adb kill-server` runs when it is dropped.
+
+use crate::common::require_tool;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one adb command may take before the test gives up on it.
+pub const COMMAND_DEADLINE: Duration = Duration::from_secs(60);
+
+pub struct AdbServer {
+    adb: PathBuf,
+    home: tempfile::TempDir,
+    port: u16,
+}
+
+/// A port nobody listens on right now (bound, read and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding a loopback port")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+impl AdbServer {
+    /// Starts the server; None (after a notice) when adb is not installed.
+    pub fn start() -> Option<AdbServer> {
+        let adb = require_tool("adb")?;
+        let server = AdbServer {
+            adb,
+            home: tempfile::tempdir().expect("a temporary HOME"),
+            port: free_port(),
+        };
+        let started = server.run(&["start-server"]);
+        assert!(
+            started.status.success(),
+            "adb start-server failed: {}",
+            text(&started.stderr)
+        );
+        Some(server)
+    }
+
+    /// The HOME of this server: `.android/adbkey` lives here.
+    pub fn home(&self) -> &std::path::Path {
+        self.home.path()
+    }
+
+    /// The port this server listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A script that runs adb aimed at this server: for clients that start "their" adb
+    /// server themselves (adb_client does before every request), so they reach this one
+    /// instead of starting a default one on port 5037.
+    pub fn wrapper_script(&self) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.home.path().join("adb-for-this-server.sh");
+        let script = format!(
+            "#!/bin/sh\nexec env HOME='{}' ANDROID_ADB_SERVER_PORT={} ADB_MDNS=0 ADB_EMU=0 \
+             ADB_USB=0 TMPDIR='{}' '{}' \"$@\"\n",
+            self.home.path().display(),
+            self.port,
+            self.home.path().display(),
+            self.adb.display()
+        );
+        std::fs::write(&path, script).expect("writing the adb wrapper");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .expect("making the adb wrapper executable");
+        path
+    }
+
+    /// An adb command aimed at this server.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.adb);
+        command
+            .args(args)
+            .env("HOME", self.home.path())
+            .env("ANDROID_ADB_SERVER_PORT", self.port.to_string())
+            .env("ADB_MDNS", "0")
+            .env("ADB_EMU", "0")
+            .env("ADB_USB", "0")
+            .env("TMPDIR", self.home.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Runs `adb args…` to the end (killed after [`COMMAND_DEADLINE`]).
+    pub fn run(&self, args: &[&str]) -> Output {
+        let child = self.command(args).spawn().expect("spawning adb");
+        wait_with_deadline(child, COMMAND_DEADLINE)
+    }
+
+    /// `adb -s SERIAL args…`.
+    pub fn on(&self, serial: &str, args: &[&str]) -> Output {
+        let mut all = vec!["-s", serial];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
+
+    /// `adb connect ADDRESS`; the reply is not trusted (it says "failed to authenticate"
+    /// for a phone that is merely asking): poll [`AdbServer::state`] instead.
+    pub fn connect(&self, address: &str) -> Output {
+        self.run(&["connect", address])
+    }
+
+    /// The state `adb devices` shows for `serial` (device, offline, unauthorized…), or
+    /// None when it is not listed.
+    pub fn state(&self, serial: &str) -> Option<String> {
+        let listing = text(&self.run(&["devices"]).stdout);
+        listing.lines().find_map(|line| {
+            let (name, state) = line.split_once('\t')?;
+            (name == serial).then(|| state.trim().to_string())
+        })
+    }
+
+    /// Polls until `serial` is listed in `state`; panics with the last listing after
+    /// `deadline`.
+    pub fn wait_for_state(&self, serial: &str, state: &str, deadline: Duration) {
+        self.wait_until(serial, deadline, |s| s == Some(state), state);
+    }
+
+    /// Polls until `accept` holds for the state of `serial` (None = not listed).
+    pub fn wait_until(
+        &self,
+        serial: &str,
+        deadline: Duration,
+        accept: impl Fn(Option<&str>) -> bool,
+        what: &str,
+    ) -> Option<String> {
+        let end = Instant::now() + deadline;
+        loop {
+            let state = self.state(serial);
+            if accept(state.as_deref()) {
+                return state;
+            }
+            assert!(
+                Instant::now() < end,
+                "{serial} never became {what}; last seen as {state:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for AdbServer {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// Waits for a child, killing it after `deadline`; its output either way.
+pub fn wait_with_deadline(mut child: Child, deadline: Duration) -> Output {
+    let end = Instant::now() + deadline;
+    // Drain the pipes on threads so a chatty child cannot block on a full pipe.
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(pipe) = stdout.as_mut() {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    });
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(pipe) = stderr.as_mut() {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for adb") {
+            break status;
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            panic!("adb took longer than {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}

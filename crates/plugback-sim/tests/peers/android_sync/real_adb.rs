@@ -1,0 +1,306 @@
+//! `adb push`, `adb pull`, `adb ls` and `adb restore` from Android's own adb, against the
+//! simulated phone.
+
+use super::{ab_contents, expected_restore, restored_tree};
+use crate::adb_server::{AdbServer, COMMAND_DEADLINE, text, wait_with_deadline};
+use plugback_sim::android::{AndroidConfig, SimAndroid};
+use plugback_sim::control::{Answer, ControlCommand};
+use plugback_sim::make_backup::{Kind, Spec, make_backup};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs::FileTimes;
+use std::path::Path;
+use std::process::{Child, Output};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+/// A private adb server attached to one simulated phone.
+struct Adb {
+    server: AdbServer,
+    serial: String,
+}
+
+impl Adb {
+    /// None (after a notice) when adb is not installed.
+    fn connect(sim: &SimAndroid) -> Option<Adb> {
+        let server = AdbServer::start()?;
+        let serial = sim.address().to_string();
+        server.connect(&serial);
+        server.wait_for_state(&serial, "device", Duration::from_secs(30));
+        Some(Adb { server, serial })
+    }
+
+    /// `adb -s SERIAL args…`.
+    fn on_phone(&self, args: &[&str]) -> Output {
+        self.server.on(&self.serial, args)
+    }
+
+    fn spawn_on_phone(&self, args: &[&str]) -> Child {
+        let mut all = vec!["-s", self.serial.as_str()];
+        all.extend_from_slice(args);
+        self.server.command(&all).spawn().unwrap()
+    }
+}
+
+fn start_phone(change: impl FnOnce(&mut AndroidConfig)) -> (tempfile::TempDir, SimAndroid) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = AndroidConfig::new(dir.path().join("phone"));
+    change(&mut config);
+    let sim = SimAndroid::start(config, "127.0.0.1:0".parse().unwrap()).unwrap();
+    (dir, sim)
+}
+
+fn mtime(path: &Path) -> u64 {
+    std::fs::metadata(path)
+        .unwrap()
+        .modified()
+        .unwrap()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn write_with_mtime(path: &Path, content: &[u8], seconds: u64) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, content).unwrap();
+    let time = UNIX_EPOCH + Duration::from_secs(seconds);
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_times(FileTimes::new().set_modified(time).set_accessed(time))
+        .unwrap();
+}
+
+fn pattern(len: usize, salt: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(salt) ^ (i >> 9) as u8)
+        .collect()
+}
+
+/// Every regular file under `root`: relative path → (content, mtime).
+fn tree(root: &Path) -> BTreeMap<String, (Vec<u8>, u64)> {
+    let mut out = BTreeMap::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(relative, (std::fs::read(&path).unwrap(), mtime(&path)));
+            }
+        }
+    }
+    out
+}
+
+const SIZES: [usize; 7] = [0, 1, 65_535, 65_536, 65_537, 200_000, 3_000_000];
+
+#[test]
+fn adb_push_and_pull_files_byte_identical_with_mtimes() {
+    let (dir, sim) = start_phone(|_| {});
+    let Some(adb) = Adb::connect(&sim) else {
+        return;
+    };
+    let data = sim.phone().data_dir().to_path_buf();
+    // A phone's shared storage has its standard folders; adb pushes into "Download/".
+    std::fs::create_dir_all(data.join("sdcard/Download")).unwrap();
+    let local = dir.path().join("local");
+    for (i, size) in SIZES.into_iter().enumerate() {
+        let name = format!("file-{size}.bin");
+        let source = local.join(&name);
+        write_with_mtime(
+            &source,
+            &pattern(size, i as u8),
+            1_600_000_000 + i as u64 * 1000,
+        );
+        let out = adb.on_phone(&["push", source.to_str().unwrap(), "/sdcard/Download/"]);
+        assert!(out.status.success(), "push {name}: {}", text(&out.stderr));
+        let on_phone = data.join("sdcard/Download").join(&name);
+        assert_eq!(
+            std::fs::read(&on_phone).unwrap(),
+            pattern(size, i as u8),
+            "{name}"
+        );
+        // adb push sends the source mtime in DONE.
+        assert_eq!(mtime(&on_phone), mtime(&source), "{name}");
+    }
+    // `pull -a` keeps the phone's mtime; a plain pull is byte-identical too.
+    let pulled = dir.path().join("pulled");
+    std::fs::create_dir_all(&pulled).unwrap();
+    for (i, size) in SIZES.into_iter().enumerate() {
+        let name = format!("file-{size}.bin");
+        let target = pulled.join(&name);
+        let out = adb.on_phone(&[
+            "pull",
+            "-a",
+            &format!("/sdcard/Download/{name}"),
+            target.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "pull {name}: {}", text(&out.stderr));
+        assert_eq!(
+            std::fs::read(&target).unwrap(),
+            pattern(size, i as u8),
+            "{name}"
+        );
+        assert_eq!(mtime(&target), 1_600_000_000 + i as u64 * 1000, "{name}");
+    }
+    let out = adb.on_phone(&[
+        "pull",
+        "/storage/emulated/0/Download/file-1.bin",
+        dir.path().join("one").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read(dir.path().join("one")).unwrap(),
+        pattern(1, 1)
+    );
+    // A file that is not there.
+    let out = adb.on_phone(&[
+        "pull",
+        "/sdcard/nope.bin",
+        dir.path().join("nope").to_str().unwrap(),
+    ]);
+    // adb 29 prints sync errors on stdout.
+    let said = text(&out.stdout) + &text(&out.stderr);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("No such file or directory"), "{said}");
+}
+
+#[test]
+fn adb_push_and_pull_folders_and_adb_ls_lists_them() {
+    let (dir, sim) = start_phone(|_| {});
+    let Some(adb) = Adb::connect(&sim) else {
+        return;
+    };
+    let data = sim.phone().data_dir().to_path_buf();
+    let local = dir.path().join("Photos");
+    let files = [
+        ("a.jpg", 70_000),
+        ("2024/b.jpg", 1),
+        ("2024/summer/c.jpg", 300_000),
+        ("2024/summer/deep/er/d.txt", 0),
+        ("Caf\u{e9} \u{2615}/e.txt", 12),
+    ];
+    for (i, (name, size)) in files.iter().enumerate() {
+        write_with_mtime(
+            &local.join(name),
+            &pattern(*size, i as u8),
+            1_500_000_000 + i as u64,
+        );
+    }
+    let out = adb.on_phone(&["push", local.to_str().unwrap(), "/sdcard/Pictures/Photos"]);
+    assert!(out.status.success(), "push: {}", text(&out.stderr));
+    let sent = tree(&local);
+    assert_eq!(tree(&data.join("sdcard/Pictures/Photos")), sent);
+
+    let out = adb.on_phone(&["ls", "/sdcard/Pictures/Photos/2024"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    let names: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .collect();
+    for name in [".", "..", "b.jpg", "summer"] {
+        assert!(names.contains(&name), "{name} missing from {listing}");
+    }
+
+    let pulled = dir.path().join("pulled");
+    std::fs::create_dir_all(&pulled).unwrap();
+    let out = adb.on_phone(&[
+        "pull",
+        "-a",
+        "/sdcard/Pictures/Photos",
+        pulled.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "pull: {}", text(&out.stderr));
+    assert_eq!(tree(&pulled.join("Photos")), sent);
+}
+
+#[test]
+fn adb_push_cannot_leave_the_phone_storage() {
+    let (dir, sim) = start_phone(|_| {});
+    let Some(adb) = Adb::connect(&sim) else {
+        return;
+    };
+    let data = sim.phone().data_dir().to_path_buf();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), data.join("sdcard/escape")).unwrap();
+    let source = dir.path().join("x.txt");
+    std::fs::write(&source, b"should not land").unwrap();
+    for target in [
+        "/sdcard/../../etc/x",
+        "/sdcard/escape/x",
+        "/sdcard/escape/sub/x",
+        "/system/x",
+    ] {
+        let out = adb.on_phone(&["push", source.to_str().unwrap(), target]);
+        assert!(!out.status.success(), "{target} was accepted");
+    }
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    assert!(!data.join("system/x").exists());
+    assert!(!dir.path().join("etc").exists());
+    // The connection is still good for a push that is allowed.
+    let out = adb.on_phone(&["push", source.to_str().unwrap(), "/sdcard/ok.txt"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read(data.join("sdcard/ok.txt")).unwrap(),
+        b"should not land"
+    );
+}
+
+fn sha256(path: &Path) -> Vec<u8> {
+    Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+}
+
+fn report(data: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(data.join("restore-report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn adb_restore_of_plain_archives_with_auto_confirm() {
+    for compressed in [true, false] {
+        let (dir, sim) = start_phone(|c| c.auto_confirm_restore = true);
+        let Some(adb) = Adb::connect(&sim) else {
+            return;
+        };
+        let data = sim.phone().data_dir().to_path_buf();
+        let mut spec = Spec::new(Kind::AndroidAb);
+        spec.ab_compressed = compressed;
+        spec.files = 10;
+        let ab = dir.path().join("backup.ab");
+        make_backup(&spec, &ab).unwrap();
+        let before = sha256(&ab);
+        let out = adb.on_phone(&["restore", ab.to_str().unwrap()]);
+        assert!(out.status.success(), "restore: {}", text(&out.stderr));
+        let expected = expected_restore(&ab_contents(&std::fs::read(&ab).unwrap()));
+        assert_eq!(restored_tree(&data), expected, "compressed={compressed}");
+        assert_eq!(report(&data)["outcome"], "ok");
+        assert_eq!(sha256(&ab), before, "the computer's archive changed");
+    }
+}
+
+#[test]
+fn adb_restore_denied_on_the_phone_restores_nothing() {
+    let (dir, sim) = start_phone(|_| {});
+    let Some(adb) = Adb::connect(&sim) else {
+        return;
+    };
+    let data = sim.phone().data_dir().to_path_buf();
+    let ab = dir.path().join("backup.ab");
+    make_backup(&Spec::new(Kind::AndroidAb), &ab).unwrap();
+    let child = adb.spawn_on_phone(&["restore", ab.to_str().unwrap()]);
+    let phone = sim.phone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !phone.restore_prompt_showing() {
+        assert!(Instant::now() < deadline, "the confirmation never showed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    sim.control(ControlCommand::ConfirmRestore(Answer::Deny))
+        .unwrap();
+    let _ = wait_with_deadline(child, COMMAND_DEADLINE);
+    assert!(!data.join("restored").exists());
+    assert_eq!(report(&data)["outcome"], "denied");
+}
