@@ -4,11 +4,11 @@
 //! reads control lines on stdin (see `plugback_sim::control`) and answers each with one
 //! `ok ...` or `error ...` line.
 
+use super::phone_state::PhoneState;
+use super::serve;
 use anyhow::Context;
 use plugback_sim::android::{AndroidConfig, AuthMode, SimAndroid};
-use plugback_sim::control::{ControlCommand, spawn_stdin_reader};
 use plugback_sim::fault::Fault;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,18 +44,8 @@ pub struct AndroidArgs {
     /// The API level (ro.build.version.sdk).
     #[arg(long, value_name = "N")]
     sdk: Option<u32>,
-    /// Battery level in percent.
-    #[arg(long, value_name = "PCT", default_value_t = 80, value_parser = clap::value_parser!(u8).range(0..=100))]
-    battery: u8,
-    /// The battery is charging.
-    #[arg(long)]
-    charging: bool,
-    /// Battery temperature in °C.
-    #[arg(long, value_name = "C", default_value_t = 30.0)]
-    temperature: f32,
-    /// Free space on /data and /sdcard, in bytes.
-    #[arg(long, value_name = "N")]
-    free_bytes: Option<u64>,
+    #[command(flatten)]
+    state: PhoneState,
     /// How the phone answers "Allow USB debugging?".
     #[arg(long, value_name = "none|prompt|deny", default_value = "none")]
     auth: AuthArg,
@@ -76,13 +66,7 @@ pub struct AndroidArgs {
 }
 
 pub fn main(args: AndroidArgs) -> ExitCode {
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("plugback-sim: {e:#}");
-            ExitCode::from(1)
-        }
-    }
+    serve::exit_code(run(args))
 }
 
 fn config(args: &AndroidArgs) -> anyhow::Result<AndroidConfig> {
@@ -106,12 +90,12 @@ fn config(args: &AndroidArgs) -> anyhow::Result<AndroidConfig> {
     if let Some(sdk) = args.sdk {
         config.sdk = sdk;
     }
-    config.battery_percent = args.battery;
-    config.charging = args.charging;
-    config.temperature_c = args.temperature;
-    if let Some(free) = args.free_bytes {
+    config.battery_percent = args.state.battery;
+    config.charging = args.state.charging;
+    config.temperature_c = args.state.temperature;
+    if let Some((free, total)) = args.state.storage(config.total_bytes) {
         config.free_bytes = free;
-        config.total_bytes = config.total_bytes.max(free.saturating_add(16_000_000_000));
+        config.total_bytes = total;
     }
     config.auth = match args.auth {
         AuthArg::None => AuthMode::None,
@@ -137,21 +121,7 @@ fn run(args: AndroidArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", args.data.display()))?;
     let phone = SimAndroid::start(config, args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "ready {}", phone.address())?;
-    stdout.flush()?;
-    for command in spawn_stdin_reader() {
-        if command == ControlCommand::Quit {
-            writeln!(stdout, "ok quitting")?;
-            stdout.flush()?;
-            break;
-        }
-        match phone.control(command) {
-            Ok(detail) => writeln!(stdout, "ok {detail}")?,
-            Err(reason) => writeln!(stdout, "error {reason}")?,
-        }
-        stdout.flush()?;
-    }
+    serve::obey_stdin(phone.address(), |command| phone.control(command))?;
     drop(phone);
     Ok(())
 }

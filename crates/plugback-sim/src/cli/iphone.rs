@@ -3,11 +3,11 @@
 //! Prints `ready <address>` once listening; then reads control lines on stdin (see
 //! `plugback_sim::control`) and answers each with one `ok ...` or `error ...` line.
 
+use super::phone_state::PhoneState;
+use super::serve;
 use anyhow::Context;
-use plugback_sim::control::{ControlCommand, spawn_stdin_reader};
 use plugback_sim::fault::Fault;
 use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, TrustMode, UsbmuxdAddr};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,18 +50,8 @@ pub struct IphoneArgs {
     /// ProductVersion (iOS version); 10 or later, the TLS a simulator can speak.
     #[arg(long, value_name = "VERSION", default_value = "18.1")]
     ios: String,
-    /// Battery level in percent.
-    #[arg(long, value_name = "PCT", default_value_t = 80, value_parser = clap::value_parser!(u8).range(0..=100))]
-    battery: u8,
-    /// The battery is charging.
-    #[arg(long)]
-    charging: bool,
-    /// Battery temperature in °C (lockdownd's battery Temperature, in hundredths).
-    #[arg(long, value_name = "C", default_value_t = 30.0)]
-    temperature: f32,
-    /// Free space on the data partition, in bytes.
-    #[arg(long, value_name = "N")]
-    free_bytes: Option<u64>,
+    #[command(flatten)]
+    state: PhoneState,
     /// Find My iPhone (a restore refuses to run while it is on).
     #[arg(long, value_name = "on|off", default_value = "off")]
     find_my: OnOff,
@@ -85,13 +75,7 @@ pub struct IphoneArgs {
 }
 
 pub fn main(args: IphoneArgs) -> ExitCode {
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("plugback-sim: {e:#}");
-            ExitCode::from(1)
-        }
-    }
+    serve::exit_code(run(args))
 }
 
 fn listen_address(text: &str) -> anyhow::Result<UsbmuxdAddr> {
@@ -127,12 +111,12 @@ fn config(args: &IphoneArgs) -> anyhow::Result<IphoneConfig> {
     config.name = args.name.clone();
     config.product_type = args.product_type.clone();
     config.ios_version = args.ios.clone();
-    config.battery_percent = args.battery;
-    config.charging = args.charging;
-    config.temperature_c = args.temperature;
-    if let Some(free) = args.free_bytes {
+    config.battery_percent = args.state.battery;
+    config.charging = args.state.charging;
+    config.temperature_c = args.state.temperature;
+    if let Some((free, total)) = args.state.storage(config.total_bytes) {
         config.free_bytes = free;
-        config.total_bytes = config.total_bytes.max(free + 16_000_000_000);
+        config.total_bytes = total;
     }
     config.find_my = matches!(args.find_my, OnOff::On);
     config.trust = match args.trust {
@@ -153,22 +137,7 @@ fn run(args: IphoneArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let phone = mux.add_iphone(config)?;
     phone.phone().set_will_encrypt(args.will_encrypt);
-    let mut stdout = std::io::stdout();
-    writeln!(stdout, "ready {}", mux.address())?;
-    stdout.flush()?;
-    let commands = spawn_stdin_reader();
-    for command in commands {
-        if command == ControlCommand::Quit {
-            writeln!(stdout, "ok quitting")?;
-            stdout.flush()?;
-            break;
-        }
-        match phone.control(command) {
-            Ok(detail) => writeln!(stdout, "ok {detail}")?,
-            Err(reason) => writeln!(stdout, "error {reason}")?,
-        }
-        stdout.flush()?;
-    }
+    serve::obey_stdin(mux.address(), |command| phone.control(command))?;
     drop(mux);
     Ok(())
 }

@@ -3,3 +3,5 @@
 pub mod android;
 pub mod iphone;
 pub mod make_backup;
+pub mod phone_state;
+pub mod serve;

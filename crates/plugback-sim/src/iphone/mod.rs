@@ -20,5 +20,6 @@ pub mod socket;
 pub mod tls;
 pub mod usbmuxd;
 
+pub use mobilebackup2::restore_check;
 pub use phone::{IphoneConfig, Phone, ServiceContext, TrustMode};
 pub use sim::{SimError, SimIphone, SimUsbmuxd, UsbmuxdAddr, apply_control};

@@ -77,6 +77,23 @@ fn number(d: &Dictionary) -> Option<u64> {
     d.get("Number").and_then(Value::as_unsigned_integer)
 }
 
+/// Sends a request and returns the Number of its Result reply.
+fn ask(stream: &mut TcpStream, tag: u32, kind: &str, extra: &[(&str, Value)]) -> Option<u64> {
+    send(stream, tag, kind, extra);
+    number(&receive(stream).1)
+}
+
+/// Asks usbmuxd to connect to `port` of device `device_id`; the Result's Number.
+fn connect_to(stream: &mut TcpStream, tag: u32, device_id: u64, port: u16) -> Option<u64> {
+    let port = Value::from(u64::from(port.swap_bytes()));
+    ask(
+        stream,
+        tag,
+        "Connect",
+        &[("DeviceID", device_id.into()), ("PortNumber", port)],
+    )
+}
+
 fn closed(stream: &mut impl Read) -> bool {
     let mut byte = [0u8; 1];
     matches!(stream.read(&mut byte), Ok(0) | Err(_))
@@ -124,54 +141,32 @@ fn bad_versions_unknown_types_and_refusals_get_results() {
     // The old binary CONNECT (message 2) is not spoken.
     s.write_all(&frame(0, 2, 6, &[0u8; 8])).unwrap();
     assert_eq!(number(&receive(&mut s).1), Some(1));
-    send(&mut s, 7, "Dance", &[]);
-    assert_eq!(number(&receive(&mut s).1), Some(1));
-    send(
-        &mut s,
-        8,
-        "ReadPairRecord",
-        &[("PairRecordID", phone.udid().into())],
+    assert_eq!(ask(&mut s, 7, "Dance", &[]), Some(1));
+    assert_eq!(
+        ask(
+            &mut s,
+            8,
+            "ReadPairRecord",
+            &[("PairRecordID", phone.udid().into())]
+        ),
+        Some(2)
     );
-    assert_eq!(number(&receive(&mut s).1), Some(2));
-    send(
-        &mut s,
-        9,
-        "ReadPairRecord",
-        &[("PairRecordID", "../../etc/passwd".into())],
+    assert_eq!(
+        ask(
+            &mut s,
+            9,
+            "ReadPairRecord",
+            &[("PairRecordID", "../../etc/passwd".into())]
+        ),
+        Some(2)
     );
-    assert_eq!(number(&receive(&mut s).1), Some(2));
     // A port nobody listens on, then a device that does not exist.
-    let swapped = |port: u16| Value::from(u64::from(port.swap_bytes()));
-    send(
-        &mut s,
-        10,
-        "Connect",
-        &[("DeviceID", 1u64.into()), ("PortNumber", swapped(1234))],
-    );
-    assert_eq!(number(&receive(&mut s).1), Some(3));
-    send(
-        &mut s,
-        11,
-        "Connect",
-        &[("DeviceID", 9u64.into()), ("PortNumber", swapped(62078))],
-    );
-    assert_eq!(number(&receive(&mut s).1), Some(2));
+    assert_eq!(connect_to(&mut s, 10, 1, 1234), Some(3));
+    assert_eq!(connect_to(&mut s, 11, 9, 62078), Some(2));
     phone.control(ControlCommand::Unplug).unwrap();
-    send(
-        &mut s,
-        12,
-        "Connect",
-        &[("DeviceID", 1u64.into()), ("PortNumber", swapped(62078))],
-    );
-    assert_eq!(number(&receive(&mut s).1), Some(2));
+    assert_eq!(connect_to(&mut s, 12, 1, 62078), Some(2));
     phone.control(ControlCommand::Plug).unwrap();
-    send(
-        &mut s,
-        13,
-        "Connect",
-        &[("DeviceID", 1u64.into()), ("PortNumber", swapped(62078))],
-    );
-    assert_eq!(number(&receive(&mut s).1), Some(0));
+    assert_eq!(connect_to(&mut s, 13, 1, 62078), Some(0));
     // Now the socket is lockdownd's: u32be + plist.
     let mut query = Vec::new();
     let mut d = Dictionary::new();
@@ -216,14 +211,7 @@ fn malformed_frames_close_only_their_connection() {
         u32::MAX.to_be_bytes().to_vec(),
     ] {
         let mut s = connect(&mux);
-        let port = Value::from(u64::from(62078u16.swap_bytes()));
-        send(
-            &mut s,
-            1,
-            "Connect",
-            &[("DeviceID", 1u64.into()), ("PortNumber", port)],
-        );
-        assert_eq!(number(&receive(&mut s).1), Some(0));
+        assert_eq!(connect_to(&mut s, 1, 1, 62078), Some(0));
         s.write_all(&bytes).unwrap();
         assert!(closed(&mut s));
     }
@@ -246,8 +234,7 @@ fn listen_reports_attach_detach_and_paired() {
     let (dir, mux) = start();
     let phone = mux.add_iphone(phone_config(&dir, "p")).unwrap();
     let mut s = connect(&mux);
-    send(&mut s, 1, "Listen", &[]);
-    assert_eq!(number(&receive(&mut s).1), Some(0));
+    assert_eq!(ask(&mut s, 1, "Listen", &[]), Some(0));
     let (_, attached) = receive(&mut s);
     assert_eq!(attached["MessageType"], Value::from("Attached"));
     assert_eq!(attached["DeviceID"], Value::from(1u64));
@@ -264,16 +251,18 @@ fn listen_reports_attach_detach_and_paired() {
         .to_writer_xml(&mut record)
         .unwrap();
     let mut other = connect(&mux);
-    send(
-        &mut other,
-        2,
-        "SavePairRecord",
-        &[
-            ("PairRecordID", phone.udid().into()),
-            ("PairRecordData", Value::Data(record.clone())),
-        ],
+    assert_eq!(
+        ask(
+            &mut other,
+            2,
+            "SavePairRecord",
+            &[
+                ("PairRecordID", phone.udid().into()),
+                ("PairRecordData", Value::Data(record.clone())),
+            ]
+        ),
+        Some(0)
     );
-    assert_eq!(number(&receive(&mut other).1), Some(0));
     let (_, paired) = receive(&mut s);
     assert_eq!(paired["MessageType"], Value::from("Paired"));
     send(
@@ -283,20 +272,24 @@ fn listen_reports_attach_detach_and_paired() {
         &[("PairRecordID", phone.udid().into())],
     );
     assert_eq!(receive(&mut other).1["PairRecordData"], Value::Data(record));
-    send(
-        &mut other,
-        4,
-        "DeletePairRecord",
-        &[("PairRecordID", phone.udid().into())],
+    assert_eq!(
+        ask(
+            &mut other,
+            4,
+            "DeletePairRecord",
+            &[("PairRecordID", phone.udid().into())]
+        ),
+        Some(0)
     );
-    assert_eq!(number(&receive(&mut other).1), Some(0));
-    send(
-        &mut other,
-        5,
-        "ReadPairRecord",
-        &[("PairRecordID", phone.udid().into())],
+    assert_eq!(
+        ask(
+            &mut other,
+            5,
+            "ReadPairRecord",
+            &[("PairRecordID", phone.udid().into())]
+        ),
+        Some(2)
     );
-    assert_eq!(number(&receive(&mut other).1), Some(2));
 
     // A second phone shows up on the same Listen.
     let mut config = phone_config(&dir, "q");

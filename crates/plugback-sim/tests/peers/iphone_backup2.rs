@@ -3,14 +3,15 @@
 //! refusals, an unplug mid-restore, hostile paths, and a backup made by the phone.
 
 use crate::common::require_tool;
-use crate::iphone_tools::{Ran, Rig, run_tool};
+use crate::iphone_tools::{Ran, Rig};
 use plugback_sim::fault::Fault;
+use plugback_sim::iphone::restore_check::{expected_files, files_under};
 use plugback_sim::iphone::{IphoneConfig, SimIphone};
 use plugback_sim::make_backup::{Kind, Spec, make_backup};
 use plugback_sim::tree_hashes;
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A paired phone and the folder of backups the tool works in.
 struct Bench {
@@ -29,12 +30,7 @@ fn bench(change: impl FnOnce(&mut IphoneConfig)) -> Option<Bench> {
     let mut config = rig.config("phone");
     config.ios_version = "18.1".into();
     let phone = rig.add(config);
-    let paired = run_tool(
-        &idevicepair,
-        &["-u", phone.udid(), "pair"],
-        &address(&rig),
-        &rig.home(),
-    );
+    let paired = rig.run(&idevicepair, &["-u", phone.udid(), "pair"]);
     assert_eq!(paired.code, Some(0), "idevicepair pair: {}", paired.output);
     phone.phone().update(change);
     let backups = rig.dir.path().join("backups");
@@ -45,10 +41,6 @@ fn bench(change: impl FnOnce(&mut IphoneConfig)) -> Option<Bench> {
         tool,
         backups,
     })
-}
-
-fn address(rig: &Rig) -> String {
-    rig.mux.address().to_string()
 }
 
 impl Bench {
@@ -66,7 +58,7 @@ impl Bench {
     fn run(&self, args: &[&str]) -> Ran {
         let mut all = vec!["-u", self.phone.udid()];
         all.extend_from_slice(args);
-        run_tool(&self.tool, &all, &address(&self.rig), &self.rig.home())
+        self.rig.run(&self.tool, &all)
     }
 
     fn restore(&self, extra: &[&str]) -> Ran {
@@ -81,44 +73,11 @@ impl Bench {
     fn restored(&self) -> PathBuf {
         self.phone.phone().restored_dir()
     }
-}
 
-/// `<domain>/<relativePath>` → content, for the files of a plain backup.
-fn expected_files(backup: &Path) -> BTreeMap<String, Vec<u8>> {
-    let conn = rusqlite::Connection::open(backup.join("Manifest.db")).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT fileID, domain, relativePath FROM Files WHERE flags = 1")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
-        .unwrap();
-    rows.map(|r| {
-        let (id, domain, path) = r.unwrap();
-        (
-            format!("{domain}/{path}"),
-            fs::read(backup.join(&id[..2]).join(&id)).unwrap(),
-        )
-    })
-    .collect()
-}
-
-fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    tree_hashes(root)
-        .unwrap()
-        .into_keys()
-        .map(|p| {
-            (
-                p.to_string_lossy().into_owned(),
-                fs::read(root.join(&p)).unwrap(),
-            )
-        })
-        .collect()
+    /// What the phone's last restore wrote, by `<domain>/<relativePath>`.
+    fn restored_files(&self) -> BTreeMap<String, Vec<u8>> {
+        files_under(&self.restored()).unwrap()
+    }
 }
 
 #[test]
@@ -127,9 +86,11 @@ fn idevicebackup2_restores_a_plain_backup_and_leaves_it_unchanged() {
     let folder = bench.make(None, 20);
     let before = tree_hashes(&folder).unwrap();
     let ran = bench.restore(&[]);
-    assert_eq!(ran.code, Some(0), "{}", ran.output);
-    assert!(ran.output.contains("Restore Successful"), "{}", ran.output);
-    assert_eq!(tree(&bench.restored()), expected_files(&folder));
+    ran.assert_exit(0, "Restore Successful");
+    assert_eq!(
+        bench.restored_files(),
+        expected_files(&folder, None).unwrap()
+    );
     assert_eq!(
         tree_hashes(&folder).unwrap(),
         before,
@@ -159,18 +120,12 @@ fn idevicebackup2_restores_a_plain_backup_and_leaves_it_unchanged() {
 fn idevicebackup2_restores_an_encrypted_backup_with_its_password() {
     let Some(bench) = bench(|_| {}) else { return };
     let folder = bench.make(Some("correct horse"), 6);
-    let twin = tempfile::tempdir().unwrap();
-    let mut spec = Spec::new(Kind::Ios);
-    spec.files = 6;
-    spec.file_size = 50_000;
-    make_backup(&spec, &twin.path().join("plain")).unwrap();
     let ran = bench.restore(&["--password", "correct horse"]);
     assert_eq!(ran.code, Some(0), "{}", ran.output);
     assert_eq!(
-        tree(&bench.restored()),
-        expected_files(&twin.path().join("plain"))
+        bench.restored_files(),
+        expected_files(&folder, Some("correct horse")).unwrap()
     );
-    drop(folder);
 }
 
 /// Restores and expects the phone's refusal `code`.
@@ -272,8 +227,8 @@ fn an_unplug_halfway_makes_idevicebackup2_fail() {
     assert_ne!(ran.code, Some(0), "{}", ran.output);
     assert!(!ran.output.contains("Restore Successful"), "{}", ran.output);
     // Part of the data arrived, not all of it.
-    let restored = tree(&bench.restored());
-    let expected = expected_files(&folder);
+    let restored = bench.restored_files();
+    let expected = expected_files(&folder, None).unwrap();
     assert!(
         restored.len() < expected.len(),
         "{} of {}",
@@ -343,8 +298,7 @@ fn idevicebackup2_backs_the_phone_up_into_a_complete_backup() {
     fs::create_dir_all(&out).unwrap();
     let out_text = out.to_string_lossy().into_owned();
     let ran = bench.run(&["backup", "--full", &out_text]);
-    assert_eq!(ran.code, Some(0), "{}", ran.output);
-    assert!(ran.output.contains("Backup Successful"), "{}", ran.output);
+    ran.assert_exit(0, "Backup Successful");
 
     let folder = out.join(bench.phone.udid());
     for name in [
@@ -390,6 +344,9 @@ fn idevicebackup2_backs_the_phone_up_into_a_complete_backup() {
         assert_eq!(fs::metadata(&blob).unwrap().len(), size, "{id}");
         checked += 1;
     }
-    assert_eq!(checked, expected_files(&source).len());
-    assert_eq!(expected_files(&folder), tree(&bench.restored()));
+    assert_eq!(checked, expected_files(&source, None).unwrap().len());
+    assert_eq!(
+        expected_files(&folder, None).unwrap(),
+        bench.restored_files()
+    );
 }

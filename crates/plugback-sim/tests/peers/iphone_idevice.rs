@@ -13,7 +13,7 @@ use plugback_sim::control::{Answer, ControlCommand};
 use plugback_sim::iphone::{TrustMode, UsbmuxdAddr as SimAddr};
 use std::time::{Duration, Instant};
 
-fn mux_addr(rig: &Rig) -> UsbmuxdAddr {
+pub(crate) fn mux_addr(rig: &Rig) -> UsbmuxdAddr {
     match rig.mux.address() {
         SimAddr::Tcp(addr) => UsbmuxdAddr::TcpSocket(*addr),
         #[allow(unreachable_patterns)]
@@ -21,7 +21,7 @@ fn mux_addr(rig: &Rig) -> UsbmuxdAddr {
     }
 }
 
-async fn mux(rig: &Rig) -> UsbmuxdConnection {
+pub(crate) async fn mux(rig: &Rig) -> UsbmuxdConnection {
     mux_addr(rig).connect(7).await.unwrap()
 }
 
@@ -30,7 +30,11 @@ async fn devices(rig: &Rig) -> Vec<UsbmuxdDevice> {
 }
 
 /// Pairs through lockdown as Plugback does: pair_once, then save the record to usbmuxd.
-async fn pair(rig: &Rig, device: &UsbmuxdDevice, host_id: &str) -> Result<(), IdeviceError> {
+pub(crate) async fn pair(
+    rig: &Rig,
+    device: &UsbmuxdDevice,
+    host_id: &str,
+) -> Result<(), IdeviceError> {
     let provider = device.to_provider(mux_addr(rig), "plugback-test");
     let buid = mux(rig).await.get_buid().await?;
     let mut lockdown = LockdownClient::connect(&provider).await?;
@@ -44,20 +48,18 @@ async fn pair(rig: &Rig, device: &UsbmuxdDevice, host_id: &str) -> Result<(), Id
         .await
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+/// Runs `f` against a timeout, so that a hung simulator fails the test instead of hanging.
+/// A whole restore fits in it.
+pub(crate) fn run<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// Runs `f` against a timeout, so that a hung simulator fails the test instead of hanging.
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    runtime().block_on(async {
-        tokio::time::timeout(Duration::from_secs(90), f)
-            .await
-            .expect("the idevice exchange did not finish in time")
-    })
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(120), f)
+                .await
+                .expect("the idevice exchange did not finish in time")
+        })
 }
 
 #[test]

@@ -45,12 +45,40 @@ impl Rig {
         std::fs::create_dir_all(&home).unwrap();
         home
     }
+
+    /// Runs `tool args` against this usbmuxd, with the rig's HOME.
+    pub fn run(&self, tool: &Path, args: &[&str]) -> Ran {
+        run_tool(tool, args, &self.mux.address().to_string(), &self.home())
+    }
 }
 
 /// What a tool printed (stdout and stderr together) and its exit code.
 pub struct Ran {
     pub code: Option<i32>,
     pub output: String,
+}
+
+impl Ran {
+    /// Asserts the exit code and a piece of what the tool printed.
+    pub fn assert_exit(&self, code: i32, says: &str) {
+        assert_eq!(self.code, Some(code), "{}", self.output);
+        assert!(
+            self.output.contains(says),
+            "{says:?} missing from:\n{}",
+            self.output
+        );
+    }
+
+    /// Asserts that each of `lines` is a whole line of what the tool printed.
+    pub fn assert_lines(&self, lines: &[&str]) {
+        for line in lines {
+            assert!(
+                self.output.lines().any(|l| l == *line),
+                "{line:?} missing from:\n{}",
+                self.output
+            );
+        }
+    }
 }
 
 /// Runs `tool args` against `address` with a private HOME; kills it past the deadline.
@@ -99,7 +127,7 @@ pub fn run_tool(tool: &Path, args: &[&str], address: &str, home: &Path) -> Ran {
 }
 
 fn listed_udids(tool: &Path, rig: &Rig) -> Vec<String> {
-    let ran = run_tool(tool, &["-l"], &rig.mux.address().to_string(), &rig.home());
+    let ran = rig.run(tool, &["-l"]);
     assert_eq!(ran.code, Some(0), "idevice_id -l: {}", ran.output);
     ran.output
         .lines()
@@ -141,65 +169,28 @@ fn ideviceinfo_reads_general_values_one_key_and_the_battery() {
     config.battery_percent = 57;
     config.charging = true;
     let phone = rig.add(config);
-    let address = rig.mux.address().to_string();
-
     // The first run pairs (trust is Accept), then opens a TLS session.
-    let all = run_tool(&ideviceinfo, &[], &address, &rig.home());
+    let all = rig.run(&ideviceinfo, &[]);
     assert_eq!(all.code, Some(0), "{}", all.output);
-    for line in [
+    all.assert_lines(&[
         "DeviceName: Test Phone",
         "ProductType: iPhone15,2",
-        "ProductVersion: 17.5",
+        "ProductVersion: 18.1",
         "BuildVersion: 22B83",
         "DeviceClass: iPhone",
-    ] {
-        assert!(
-            all.output.lines().any(|l| l == line),
-            "{line:?} missing from:\n{}",
-            all.output
-        );
-    }
-    assert!(
-        all.output
-            .contains(&format!("UniqueDeviceID: {}", phone.udid()))
-    );
+        &format!("UniqueDeviceID: {}", phone.udid()),
+    ]);
 
-    let one = run_tool(
-        &ideviceinfo,
-        &["-k", "ProductVersion"],
-        &address,
-        &rig.home(),
-    );
+    let one = rig.run(&ideviceinfo, &["-k", "ProductVersion"]);
     assert_eq!((one.code, one.output.trim()), (Some(0), "18.1"));
 
-    let battery = run_tool(
-        &ideviceinfo,
-        &["-q", "com.apple.mobile.battery"],
-        &address,
-        &rig.home(),
-    );
+    let battery = rig.run(&ideviceinfo, &["-q", "com.apple.mobile.battery"]);
     assert_eq!(battery.code, Some(0), "{}", battery.output);
-    assert!(
-        battery
-            .output
-            .lines()
-            .any(|l| l == "BatteryCurrentCapacity: 57"),
-        "{}",
-        battery.output
-    );
-    assert!(
-        battery
-            .output
-            .lines()
-            .any(|l| l == "BatteryIsCharging: true"),
-        "{}",
-        battery.output
-    );
-    assert!(
-        battery.output.lines().any(|l| l == "Temperature: 3000"),
-        "{}",
-        battery.output
-    );
+    battery.assert_lines(&[
+        "BatteryCurrentCapacity: 57",
+        "BatteryIsCharging: true",
+        "Temperature: 3000",
+    ]);
 
     // A change through the handle shows in the next query.
     phone
@@ -208,7 +199,7 @@ fn ideviceinfo_reads_general_values_one_key_and_the_battery() {
             charging: Some(false),
         })
         .unwrap();
-    let battery = run_tool(
+    let battery = rig.run(
         &ideviceinfo,
         &[
             "-q",
@@ -216,16 +207,12 @@ fn ideviceinfo_reads_general_values_one_key_and_the_battery() {
             "-k",
             "BatteryCurrentCapacity",
         ],
-        &address,
-        &rig.home(),
     );
     assert_eq!(battery.output.trim(), "12");
 
-    let disk = run_tool(
+    let disk = rig.run(
         &ideviceinfo,
         &["-q", "com.apple.disk_usage", "-k", "TotalDataAvailable"],
-        &address,
-        &rig.home(),
     );
     assert_eq!(disk.output.trim(), "64000000000");
 }
@@ -237,18 +224,8 @@ fn ideviceinfo_without_a_session_sees_only_public_values() {
     };
     let rig = Rig::new();
     rig.add(rig.config("phone"));
-    let simple = run_tool(
-        &ideviceinfo,
-        &["-s"],
-        &rig.mux.address().to_string(),
-        &rig.home(),
-    );
-    assert_eq!(simple.code, Some(0), "{}", simple.output);
-    assert!(
-        simple.output.contains("ProductVersion: 17.5"),
-        "{}",
-        simple.output
-    );
+    let simple = rig.run(&ideviceinfo, &["-s"]);
+    simple.assert_exit(0, "ProductVersion: 18.1");
     assert!(!simple.output.contains("SerialNumber"), "{}", simple.output);
     // No pairing happened: the simple mode never asks for one.
     assert!(
@@ -272,15 +249,8 @@ fn idevicepair_waits_for_the_trust_prompt_then_pairs_and_validates() {
     let mut config = rig.config("phone");
     config.trust = TrustMode::Prompt;
     let phone = rig.add(config);
-    let address = rig.mux.address().to_string();
-
-    let pending = run_tool(&idevicepair, &["pair"], &address, &rig.home());
-    assert_eq!(pending.code, Some(1), "{}", pending.output);
-    assert!(
-        pending.output.contains("Please accept the trust dialog"),
-        "{}",
-        pending.output
-    );
+    let pending = rig.run(&idevicepair, &["pair"]);
+    pending.assert_exit(1, "Please accept the trust dialog");
     assert!(
         phone
             .control(ControlCommand::Status)
@@ -298,7 +268,7 @@ fn idevicepair_waits_for_the_trust_prompt_then_pairs_and_validates() {
         phone.control(ControlCommand::Trust(Answer::Accept)),
         Ok("trust accepted".into())
     );
-    let paired = run_tool(&idevicepair, &["pair"], &address, &rig.home());
+    let paired = rig.run(&idevicepair, &["pair"]);
     assert_eq!(paired.code, Some(0), "{}", paired.output);
     assert!(
         paired
@@ -308,13 +278,8 @@ fn idevicepair_waits_for_the_trust_prompt_then_pairs_and_validates() {
         paired.output
     );
 
-    let validated = run_tool(&idevicepair, &["validate"], &address, &rig.home());
-    assert_eq!(validated.code, Some(0), "{}", validated.output);
-    assert!(
-        validated.output.contains("SUCCESS: Validated pairing"),
-        "{}",
-        validated.output
-    );
+    let validated = rig.run(&idevicepair, &["validate"]);
+    validated.assert_exit(0, "SUCCESS: Validated pairing");
 
     // The host's record in usbmuxd and the phone's own record, both owner-only.
     for path in [
@@ -376,33 +341,14 @@ fn idevicepair_reports_a_denial_and_a_locked_phone() {
     config.udid = SECOND_UDID.into();
     config.passcode_locked = true;
     rig.add(config);
-    let address = rig.mux.address().to_string();
-
-    let denied = run_tool(
+    let denied = rig.run(
         &idevicepair,
         &["pair", "-u", plugback_sim::iphone::phone::DEFAULT_UDID],
-        &address,
-        &rig.home(),
     );
-    assert_eq!(denied.code, Some(1), "{}", denied.output);
-    assert!(
-        denied.output.contains("the user denied the trust dialog"),
-        "{}",
-        denied.output
-    );
+    denied.assert_exit(1, "the user denied the trust dialog");
 
-    let locked = run_tool(
-        &idevicepair,
-        &["pair", "-u", SECOND_UDID],
-        &address,
-        &rig.home(),
-    );
-    assert_eq!(locked.code, Some(1), "{}", locked.output);
-    assert!(
-        locked.output.contains("passcode is set"),
-        "{}",
-        locked.output
-    );
+    let locked = rig.run(&idevicepair, &["pair", "-u", SECOND_UDID]);
+    locked.assert_exit(1, "passcode is set");
     assert_eq!(
         std::fs::read_dir(rig.dir.path().join("usbmuxd"))
             .unwrap()
@@ -431,12 +377,7 @@ fn an_unplugged_phone_leaves_the_list_until_plugged_back() {
         Ok("unplugged".into())
     );
     assert!(listed_udids(&idevice_id, &rig).is_empty());
-    let info = run_tool(
-        &ideviceinfo,
-        &["-u", phone.udid()],
-        &rig.mux.address().to_string(),
-        &rig.home(),
-    );
+    let info = rig.run(&ideviceinfo, &["-u", phone.udid()]);
     assert_ne!(info.code, Some(0));
     assert!(info.output.contains("not found"), "{}", info.output);
     assert_eq!(phone.control(ControlCommand::Plug), Ok("plugged".into()));

@@ -34,3 +34,8 @@ impl Refusal {
         }
     }
 }
+
+/// The refusal for a Manifest.db the phone cannot read.
+pub(crate) fn unreadable_database(why: String) -> Refusal {
+    Refusal::new(BAD_BACKUP, format!("Error reading backup database: {why}"))
+}

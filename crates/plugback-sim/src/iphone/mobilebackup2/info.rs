@@ -13,8 +13,9 @@ use super::devicelink;
 use super::errors::{self, Refusal};
 use super::link::Link;
 use super::manifest;
-use super::restore::send_download;
+use super::restore::{fresh_staging, send_download, source_identifier};
 use super::transfer::{self, FileEnd, Receiver};
+use super::unlock;
 use crate::iphone::Phone;
 use plist::{Dictionary, Value};
 use std::collections::HashMap;
@@ -34,16 +35,8 @@ pub(crate) fn run<S: Read + Write>(
     request: &Dictionary,
     query: Query,
 ) -> Result<(), Mobilebackup2Error> {
-    let config = phone.config();
-    let source = request
-        .get("SourceIdentifier")
-        .or_else(|| request.get("TargetIdentifier"))
-        .and_then(Value::as_string)
-        .unwrap_or(&config.udid)
-        .to_string();
-    let staging = phone.data_dir().join("info-staging");
-    let _ = fs::remove_dir_all(&staging);
-    fs::create_dir_all(&staging)?;
+    let source = source_identifier(request, phone);
+    let staging = fresh_staging(phone, "info-staging")?;
     let names: &[&str] = match query {
         Query::Info => &["Manifest.plist", "Status.plist"],
         Query::List => &["Manifest.plist", "Manifest.db"],
@@ -144,18 +137,13 @@ fn csv_field(field: &str) -> String {
 
 fn list(staging: &Path) -> Result<String, Refusal> {
     let manifest = read_dict(&staging.join("Manifest.plist"))?;
-    if manifest.get("IsEncrypted").and_then(Value::as_boolean) == Some(true) {
-        return Err(Refusal::new(
-            errors::BAD_BACKUP,
-            "Error reading backup database: the backup is encrypted",
+    if unlock::is_encrypted(&manifest) {
+        return Err(errors::unreadable_database(
+            "the backup is encrypted".into(),
         ));
     }
-    let records = manifest::read_records(&staging.join("Manifest.db")).map_err(|why| {
-        Refusal::new(
-            errors::BAD_BACKUP,
-            format!("Error reading backup database: {why}"),
-        )
-    })?;
+    let records = manifest::read_backup_records(&staging.join("Manifest.db"), &manifest, None)
+        .map_err(errors::unreadable_database)?;
     let mut out = String::from("Domain,RelativePath,FileID,Flags,Size\n");
     for r in records {
         out.push_str(&format!(

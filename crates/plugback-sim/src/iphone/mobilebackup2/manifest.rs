@@ -2,6 +2,7 @@
 //! path and kind, and from its MBFile archive the size, the link target and the wrapped
 //! encryption key.
 
+use super::unlock::{self, ClassKeys};
 use plist::{Dictionary, Value};
 use std::path::Path;
 
@@ -20,10 +21,46 @@ pub(crate) struct Record {
     pub encryption_key: Option<Vec<u8>>,
 }
 
-/// Reads every row of the Files table. Errors are descriptions for the 205 answer.
-pub(crate) fn read_records(db_path: &Path) -> Result<Vec<Record>, String> {
-    let conn = rusqlite::Connection::open(db_path)
-        .map_err(|e| format!("cannot open the backup database: {e}"))?;
+/// The records of a backup's Manifest.db, decrypting it first with `keys` when the
+/// backup is encrypted and its Manifest.plist (`manifest`) carries a `ManifestKey`. The
+/// database is read into memory, as the phone holds its own copy: nothing is written next
+/// to the file. Errors are descriptions for the 205 answer.
+pub(crate) fn read_backup_records(
+    db_path: &Path,
+    manifest: &Dictionary,
+    keys: Option<&ClassKeys>,
+) -> Result<Vec<Record>, String> {
+    let manifest_key = manifest.get("ManifestKey").and_then(Value::as_data);
+    let stored =
+        std::fs::read(db_path).map_err(|e| format!("cannot open the backup database: {e}"))?;
+    let image = match (keys, manifest_key) {
+        (Some(keys), Some(wrapped)) => keys
+            .unwrap_file_key(wrapped)
+            .and_then(|key| unlock::decrypt_all(&key, &stored))
+            .ok_or("cannot decrypt Manifest.db")?,
+        _ => stored,
+    };
+    read_records_in_memory(image)
+}
+
+/// Reads a database image held in memory.
+fn read_records_in_memory(mut image: Vec<u8>) -> Result<Vec<Record>, String> {
+    let open_error = |e: rusqlite::Error| format!("cannot open the backup database: {e}");
+    // Bytes 18 and 19 say "WAL" in real Manifest.db files; an in-memory database cannot
+    // use a WAL, so this copy is read as a rollback-journal database (the same pages).
+    if image.len() >= 20 && image.starts_with(b"SQLite format 3\0") {
+        image[18] = 1;
+        image[19] = 1;
+    }
+    let mut conn = rusqlite::Connection::open_in_memory().map_err(open_error)?;
+    let len = image.len();
+    conn.deserialize_read_exact(rusqlite::MAIN_DB, &image[..], len, true)
+        .map_err(open_error)?;
+    records_in(&conn)
+}
+
+/// Reads every row of the Files table.
+fn records_in(conn: &rusqlite::Connection) -> Result<Vec<Record>, String> {
     let mut statement = conn
         .prepare("SELECT fileID, domain, relativePath, flags, file FROM Files ORDER BY rowid")
         .map_err(|e| format!("the backup database has no usable Files table: {e}"))?;

@@ -16,6 +16,7 @@ mod info;
 pub(crate) mod link;
 mod manifest;
 mod restore;
+pub mod restore_check;
 mod transfer;
 mod unlock;
 
@@ -199,7 +200,7 @@ pub(crate) mod tests_support {
     use crate::iphone::IphoneConfig;
     use std::path::Path;
 
-    /// The default phone (iOS 17.5, unlocked, Find My off), its data in `dir`.
+    /// The default phone (iOS 18.1, unlocked, Find My off), its data in `dir`.
     pub(crate) fn config(dir: &Path) -> IphoneConfig {
         IphoneConfig::new(dir)
     }

@@ -54,13 +54,7 @@ pub(crate) fn run<S: Read + Write>(
     ctx: &ServiceContext,
     request: &Dictionary,
 ) -> Result<Outcome, Mobilebackup2Error> {
-    let config = phone.config();
-    let source = request
-        .get("SourceIdentifier")
-        .or_else(|| request.get("TargetIdentifier"))
-        .and_then(Value::as_string)
-        .unwrap_or(&config.udid)
-        .to_string();
+    let source = source_identifier(request, phone);
     let empty = Dictionary::new();
     let options = request
         .get("Options")
@@ -78,9 +72,7 @@ pub(crate) fn run<S: Read + Write>(
         .and_then(Value::as_boolean)
         .unwrap_or(true);
 
-    let staging = phone.data_dir().join("restore-staging");
-    let _ = fs::remove_dir_all(&staging);
-    fs::create_dir_all(&staging)?;
+    let staging = fresh_staging(phone, "restore-staging")?;
 
     // The first batch: the description files, plus the hostile requests when asked to.
     let mut first: Vec<String> = FIRST_FILES
@@ -138,6 +130,25 @@ pub(crate) fn run<S: Read + Write>(
             })
         }
     }
+}
+
+/// The backup a request names: its SourceIdentifier, else its TargetIdentifier, else
+/// this phone's own UDID.
+pub(crate) fn source_identifier(request: &Dictionary, phone: &Phone) -> String {
+    request
+        .get("SourceIdentifier")
+        .or_else(|| request.get("TargetIdentifier"))
+        .and_then(Value::as_string)
+        .map_or_else(|| phone.config().udid.clone(), str::to_string)
+}
+
+/// An empty folder of the phone's own, `name` under its data folder, for the files a
+/// request downloads before it reads them.
+pub(crate) fn fresh_staging(phone: &Phone, name: &str) -> std::io::Result<PathBuf> {
+    let staging = phone.data_dir().join(name);
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging)?;
+    Ok(staging)
 }
 
 /// `["DLMessageDownloadFiles", [paths], {DLDeviceIOCallbacks}, progress, 0]`.
@@ -307,24 +318,14 @@ fn check_description(
         ));
     }
 
-    let encrypted = manifest
-        .get("IsEncrypted")
-        .and_then(Value::as_boolean)
-        .unwrap_or(false);
-    let keys = if encrypted {
+    let keys = if unlock::is_encrypted(&manifest) {
         let Some(password) = password.filter(|p| !p.is_empty()) else {
             return Err(Refusal::new(
                 errors::BAD_PASSWORD,
                 "A password is required to restore this encrypted backup",
             ));
         };
-        let keybag = manifest
-            .get("BackupKeyBag")
-            .and_then(Value::as_data)
-            .ok_or_else(|| {
-                Refusal::new(errors::BAD_BACKUP, "Manifest.plist has no BackupKeyBag")
-            })?;
-        let keys = match ClassKeys::unlock(keybag, password) {
+        let keys = match unlock::unlock_manifest(&manifest, password) {
             Ok(keys) => keys,
             Err(UnlockError::WrongPassword) => {
                 return Err(Refusal::new(errors::BAD_PASSWORD, "Invalid password"));
@@ -347,30 +348,9 @@ fn check_description(
         None
     };
 
-    let db_path = staging.join("Manifest.db");
-    let readable_db = match (&keys, manifest.get("ManifestKey").and_then(Value::as_data)) {
-        (Some(keys), Some(wrapped)) => {
-            let damaged = || {
-                Refusal::new(
-                    errors::BAD_BACKUP,
-                    "Error reading backup database: cannot decrypt Manifest.db",
-                )
-            };
-            let key = keys.unwrap_file_key(wrapped).ok_or_else(damaged)?;
-            let cipher = fs::read(&db_path).map_err(|_| damaged())?;
-            let plain = unlock::decrypt_all(&key, &cipher).ok_or_else(damaged)?;
-            let plain_path = staging.join("Manifest.plain.db");
-            fs::write(&plain_path, plain).map_err(|_| damaged())?;
-            plain_path
-        }
-        _ => db_path,
-    };
-    let records = manifest::read_records(&readable_db).map_err(|why| {
-        Refusal::new(
-            errors::BAD_BACKUP,
-            format!("Error reading backup database: {why}"),
-        )
-    })?;
+    let records =
+        manifest::read_backup_records(&staging.join("Manifest.db"), &manifest, keys.as_ref())
+            .map_err(errors::unreadable_database)?;
     if let Some(why) = records.iter().find_map(manifest::unsafe_name) {
         return Err(Refusal::new(errors::BAD_BACKUP, why));
     }

@@ -260,42 +260,38 @@ fn backup(root: &Path, password: Option<&str>, files: usize) {
     make_backup(&spec, &root.join(SOURCE)).unwrap();
 }
 
-/// What a plain backup holds: `<domain>/<path>` → content, read from its Manifest.db.
-fn expected_files(backup: &Path) -> BTreeMap<String, Vec<u8>> {
-    let conn = rusqlite::Connection::open(backup.join("Manifest.db")).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT fileID, domain, relativePath FROM Files WHERE flags = 1")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
-        .unwrap();
-    rows.map(|r| {
-        let (id, domain, path) = r.unwrap();
-        (
-            format!("{domain}/{path}"),
-            fs::read(backup.join(&id[..2]).join(&id)).unwrap(),
-        )
-    })
-    .collect()
+/// A folder holding a generated backup named SOURCE, a phone, and a host serving that
+/// folder to it.
+fn restore_rig(password: Option<&str>, files: usize) -> (tempfile::TempDir, Arc<Phone>, Host) {
+    let dir = tempfile::tempdir().unwrap();
+    backup(dir.path(), password, files);
+    let phone = phone_with(dir.path(), |_| {});
+    let host = Host::start(&phone, unlocked(), dir.path());
+    (dir, phone, host)
+}
+
+fn assert_succeeded(response: &Dictionary) {
+    assert_eq!(code(response), 0, "{}", description(response));
+}
+
+/// Asserts a refusal with `expected` code whose description says `text`.
+fn assert_refused(response: &Dictionary, expected: u64, text: &str, case: &str) {
+    let description = description(response);
+    assert_eq!(code(response), expected, "{case}: {description}");
+    assert!(description.contains(text), "{case}: {description}");
+    assert!(
+        description.ends_with(&format!("(MBErrorDomain/{expected})")),
+        "{case}: {description}"
+    );
+}
+
+/// What the restore of the backup in `backup` must produce.
+fn expected_files(backup: &Path, password: Option<&str>) -> BTreeMap<String, Vec<u8>> {
+    restore_check::expected_files(backup, password).unwrap()
 }
 
 fn restored_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    crate::tree_hashes(root)
-        .unwrap()
-        .into_keys()
-        .map(|p| {
-            (
-                p.to_string_lossy().into_owned(),
-                fs::read(root.join(&p)).unwrap(),
-            )
-        })
-        .collect()
+    restore_check::files_under(root).unwrap()
 }
 
 fn code(response: &Dictionary) -> u64 {
@@ -325,16 +321,13 @@ fn hello_picks_the_highest_common_version_or_refuses() {
 
 #[test]
 fn a_plain_restore_writes_every_file_while_reporting_rising_progress() {
-    let dir = tempfile::tempdir().unwrap();
-    backup(dir.path(), None, 40);
-    let phone = phone_with(dir.path(), |_| {});
-    let mut host = Host::start(&phone, unlocked(), dir.path());
+    let (dir, phone, mut host) = restore_rig(None, 40);
     host.hello(&[2.0, 2.1]);
     let response = host.request(
         "Restore",
         vec![("RestoreShouldReboot", Value::Boolean(false))],
     );
-    assert_eq!(code(&response), 0, "{}", description(&response));
+    assert_succeeded(&response);
     let first: Vec<String> = host.sent_files[..4].to_vec();
     assert_eq!(
         first,
@@ -354,7 +347,7 @@ fn a_plain_restore_writes_every_file_while_reporting_rising_progress() {
     );
     host.finish().unwrap();
 
-    let expected = expected_files(&dir.path().join(SOURCE));
+    let expected = expected_files(&dir.path().join(SOURCE), None);
     assert_eq!(restored_files(&phone.restored_dir()), expected);
     let link = phone
         .restored_dir()
@@ -367,19 +360,23 @@ fn a_plain_restore_writes_every_file_while_reporting_rising_progress() {
 
 #[test]
 fn an_encrypted_restore_decrypts_to_the_plain_twin() {
-    let dir = tempfile::tempdir().unwrap();
-    backup(dir.path(), Some("secret pw"), 8);
+    let (dir, phone, mut host) = restore_rig(Some("secret pw"), 8);
     let twin = tempfile::tempdir().unwrap();
     backup(twin.path(), None, 8);
-    let phone = phone_with(dir.path(), |_| {});
-    let mut host = Host::start(&phone, unlocked(), dir.path());
     let response = host.request("Restore", vec![("Password", s("secret pw"))]);
-    assert_eq!(code(&response), 0, "{}", description(&response));
+    assert_succeeded(&response);
     drop(host);
+    let plain = expected_files(&twin.path().join(SOURCE), None);
+    assert_eq!(restored_files(&phone.restored_dir()), plain);
+    // The check decrypts as the phone does, to the same files.
     assert_eq!(
-        restored_files(&phone.restored_dir()),
-        expected_files(&twin.path().join(SOURCE))
+        expected_files(&dir.path().join(SOURCE), Some("secret pw")),
+        plain
     );
+    assert!(matches!(
+        restore_check::expected_files(&dir.path().join(SOURCE), Some("wrong")),
+        Err(restore_check::RestoreCheckError::WrongPassword)
+    ));
 }
 
 #[test]
@@ -466,18 +463,7 @@ fn each_check_refuses_with_its_code() {
             .map(|p| vec![("Password", s(p))])
             .unwrap_or_default();
         let response = host.request("Restore", options);
-        assert_eq!(
-            code(&response),
-            expected,
-            "{name}: {}",
-            description(&response)
-        );
-        assert!(
-            description(&response).contains(text),
-            "{name}: {}",
-            description(&response)
-        );
-        assert!(description(&response).ends_with(&format!("(MBErrorDomain/{expected})")));
+        assert_refused(&response, expected, text, name);
         host.finish().unwrap();
         assert!(!phone.restored_dir().exists(), "{name}: nothing is written");
     }
@@ -505,6 +491,16 @@ fn damaged_backups_are_refused_with_205() {
             "zero-length",
         ),
         (
+            "empty database",
+            |b| fs::write(b.join("Manifest.db"), b"").unwrap(),
+            "Error reading backup database",
+        ),
+        (
+            "garbage database",
+            |b| fs::write(b.join("Manifest.db"), b"SQLite format 3\0 and then nothing").unwrap(),
+            "Error reading backup database",
+        ),
+        (
             "truncated blob",
             |b| {
                 let id = "3d0d7e5fb2ce288813306e4d4636395e047a3d28"; // HomeDomain sms.db
@@ -524,33 +520,17 @@ fn damaged_backups_are_refused_with_205() {
         ),
     ];
     for (name, damage, text) in damages {
-        let dir = tempfile::tempdir().unwrap();
-        backup(dir.path(), None, 0);
+        let (dir, _phone, mut host) = restore_rig(None, 0);
         damage(&dir.path().join(SOURCE));
-        let phone = phone_with(dir.path(), |_| {});
-        let mut host = Host::start(&phone, unlocked(), dir.path());
         let response = host.request("Restore", vec![]);
-        assert_eq!(
-            code(&response),
-            errors::BAD_BACKUP,
-            "{name}: {}",
-            description(&response)
-        );
-        assert!(
-            description(&response).contains(text),
-            "{name}: {}",
-            description(&response)
-        );
+        assert_refused(&response, errors::BAD_BACKUP, text, name);
         host.finish().unwrap();
     }
 }
 
 #[test]
 fn a_backup_uploads_every_file_and_restores_back() {
-    let dir = tempfile::tempdir().unwrap();
-    backup(dir.path(), None, 4);
-    let phone = phone_with(dir.path(), |_| {});
-    let mut host = Host::start(&phone, unlocked(), dir.path());
+    let (_dir, phone, mut host) = restore_rig(None, 4);
     assert_eq!(code(&host.request("Restore", vec![])), 0);
     drop(host);
 
@@ -558,7 +538,7 @@ fn a_backup_uploads_every_file_and_restores_back() {
     let out = tempfile::tempdir().unwrap();
     let mut host = Host::start(&phone, unlocked(), out.path());
     let response = host.request("Backup", vec![]);
-    assert_eq!(code(&response), 0, "{}", description(&response));
+    assert_succeeded(&response);
     host.finish().unwrap();
     let folder = out.path().join("00008120-001C2D3E4F5A6B7C");
     for name in ["Manifest.db", "Manifest.plist", "Status.plist"] {
@@ -571,7 +551,7 @@ fn a_backup_uploads_every_file_and_restores_back() {
         Some("finished")
     );
     let before = restored_files(&phone.restored_dir());
-    assert_eq!(expected_files(&folder), before);
+    assert_eq!(expected_files(&folder, None), before);
 
     // And that backup restores onto a second phone, byte for byte.
     fs::rename(&folder, out.path().join(SOURCE)).unwrap();
@@ -579,17 +559,14 @@ fn a_backup_uploads_every_file_and_restores_back() {
     let second = phone_with(second_dir.path(), |_| {});
     let mut host = Host::start(&second, unlocked(), out.path());
     let response = host.request("Restore", vec![]);
-    assert_eq!(code(&response), 0, "{}", description(&response));
+    assert_succeeded(&response);
     drop(host);
     assert_eq!(restored_files(&second.restored_dir()), before);
 }
 
 #[test]
 fn info_and_list_answer_with_content() {
-    let dir = tempfile::tempdir().unwrap();
-    backup(dir.path(), None, 0);
-    let phone = phone_with(dir.path(), |_| {});
-    let mut host = Host::start(&phone, unlocked(), dir.path());
+    let (_dir, _phone, mut host) = restore_rig(None, 0);
     let info = host.request("Info", vec![]);
     assert_eq!(code(&info), 0);
     let text = info["Content"].as_string().unwrap();

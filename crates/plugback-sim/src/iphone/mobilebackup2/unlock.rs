@@ -5,6 +5,7 @@
 use crate::make_backup::crypto::{pbkdf2_sha1, pbkdf2_sha256};
 use aes::Aes256;
 use aes::cipher::{Array, BlockModeDecrypt, KeyInit, KeyIvInit};
+use plist::{Dictionary, Value};
 use std::collections::HashMap;
 
 const BLOCK: usize = 16;
@@ -124,6 +125,26 @@ impl ClassKeys {
         let class = u32::from_le_bytes(class_and_key.get(..4)?.try_into().ok()?);
         unwrap_key(self.keys.get(&class)?, class_and_key.get(4..)?)
     }
+}
+
+/// Whether a backup's Manifest.plist says the backup is encrypted.
+pub(crate) fn is_encrypted(manifest: &Dictionary) -> bool {
+    manifest
+        .get("IsEncrypted")
+        .and_then(Value::as_boolean)
+        .unwrap_or(false)
+}
+
+/// Unlocks the BackupKeyBag of an encrypted backup's Manifest.plist with `password`.
+pub(crate) fn unlock_manifest(
+    manifest: &Dictionary,
+    password: &str,
+) -> Result<ClassKeys, UnlockError> {
+    let keybag = manifest
+        .get("BackupKeyBag")
+        .and_then(Value::as_data)
+        .ok_or_else(|| UnlockError::Damaged("Manifest.plist has no BackupKeyBag".into()))?;
+    ClassKeys::unlock(keybag, password)
 }
 
 /// AES-256-CBC decryption (IV 0) with PKCS#7 removal, fed in pieces of any size. Holds
