@@ -10,7 +10,7 @@
 //! | `battery PCT [charging\|not-charging]` | set the battery level and charging state |
 //! | `temperature C` | set the battery temperature in °C (may be fractional) |
 //! | `offline` / `online` | Android: the transport goes `offline`, or back |
-//! | `confirm-restore` / `deny-restore` | Android: answer the on-screen restore confirmation |
+//! | `confirm-restore [PASSWORD]` / `deny-restore` | Android: answer the on-screen restore confirmation; the rest of the line is the backup password typed on it |
 //! | `fault SPEC` | add a fault, in the `--fault` language ([`crate::fault`]) |
 //! | `status` | reply `ok` with the phone's state as `key=value` pairs |
 //! | `quit` | stop the simulator |
@@ -37,11 +37,20 @@ pub enum ControlCommand {
     Plug,
     Trust(Answer),
     Auth(Answer),
-    Battery { percent: u8, charging: Option<bool> },
-    Temperature { celsius: f32 },
+    Battery {
+        percent: u8,
+        charging: Option<bool>,
+    },
+    Temperature {
+        celsius: f32,
+    },
     Offline,
     Online,
-    ConfirmRestore(Answer),
+    /// The restore confirmation on an Android phone, with the password typed on it.
+    ConfirmRestore {
+        answer: Answer,
+        password: Option<String>,
+    },
     AddFault(Fault),
     Status,
     Quit,
@@ -78,8 +87,20 @@ impl ControlCommand {
             "online" => none(ControlCommand::Online),
             "status" => none(ControlCommand::Status),
             "quit" => none(ControlCommand::Quit),
-            "confirm-restore" => none(ControlCommand::ConfirmRestore(Answer::Accept)),
-            "deny-restore" => none(ControlCommand::ConfirmRestore(Answer::Deny)),
+            "confirm-restore" => {
+                // The password is the rest of the line as typed, spaces included.
+                let typed = line.trim_start()["confirm-restore".len()..]
+                    .strip_prefix(' ')
+                    .unwrap_or("");
+                Ok(ControlCommand::ConfirmRestore {
+                    answer: Answer::Accept,
+                    password: (!typed.is_empty()).then(|| typed.to_string()),
+                })
+            }
+            "deny-restore" => none(ControlCommand::ConfirmRestore {
+                answer: Answer::Deny,
+                password: None,
+            }),
             "trust" => answer(&rest, verb).map(ControlCommand::Trust),
             "auth" => answer(&rest, verb).map(ControlCommand::Auth),
             "battery" => {
@@ -171,6 +192,20 @@ mod tests {
         assert_eq!(
             ControlCommand::parse("temperature 41.5"),
             Ok(ControlCommand::Temperature { celsius: 41.5 })
+        );
+        assert_eq!(
+            ControlCommand::parse("confirm-restore correct horse"),
+            Ok(ControlCommand::ConfirmRestore {
+                answer: Answer::Accept,
+                password: Some("correct horse".into())
+            })
+        );
+        assert_eq!(
+            ControlCommand::parse("confirm-restore"),
+            Ok(ControlCommand::ConfirmRestore {
+                answer: Answer::Accept,
+                password: None
+            })
         );
         assert_eq!(
             ControlCommand::parse("fault flap=2"),

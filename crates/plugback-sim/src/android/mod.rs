@@ -18,7 +18,7 @@ pub mod sync;
 pub mod transport;
 pub mod wire;
 
-pub use phone::{AndroidConfig, AndroidPhone, AuthMode};
+pub use phone::{AndroidConfig, AndroidPhone, AuthMode, RestoreConfirmation};
 pub use sim::SimAndroid;
 pub use storage::{Storage, StorageError};
 pub use transport::StreamIo;

@@ -54,6 +54,8 @@ pub struct AndroidConfig {
     pub features: Vec<String>,
     /// Accept every `adb restore` without waiting for `confirm-restore`.
     pub auto_confirm_restore: bool,
+    /// The backup password an auto-confirmed restore types on the confirmation screen.
+    pub restore_password: Option<String>,
     /// A link speed cap in Mbit/s for stream data, like a USB 2 cable's; None = unlimited.
     pub link_mbps: Option<u32>,
     pub faults: Vec<Fault>,
@@ -79,6 +81,7 @@ impl AndroidConfig {
             auth: AuthMode::None,
             features: IMPLEMENTED_FEATURES.iter().map(|f| f.to_string()).collect(),
             auto_confirm_restore: false,
+            restore_password: None,
             link_mbps: None,
             faults: Vec::new(),
         }
@@ -89,7 +92,15 @@ impl AndroidConfig {
 #[derive(Default)]
 struct RestorePrompt {
     showing: bool,
-    answer: Option<Answer>,
+    answer: Option<RestoreConfirmation>,
+}
+
+/// What the person did on the restore confirmation screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoreConfirmation {
+    pub answer: Answer,
+    /// The backup password typed on the screen, for an encrypted archive.
+    pub password: Option<String>,
 }
 
 /// The live phone, shared by every connection to it.
@@ -141,9 +152,13 @@ impl AndroidPhone {
     /// Shows the restore confirmation and waits for the answer: Accept at once with
     /// `auto_confirm_restore`, else the control channel's confirm-restore / deny-restore,
     /// or None once `timeout` has passed (Android gives up after 60 s).
-    pub fn wait_restore_confirmation(&self, timeout: Duration) -> Option<Answer> {
-        if self.config().auto_confirm_restore {
-            return Some(Answer::Accept);
+    pub fn wait_restore_confirmation(&self, timeout: Duration) -> Option<RestoreConfirmation> {
+        let config = self.config();
+        if config.auto_confirm_restore {
+            return Some(RestoreConfirmation {
+                answer: Answer::Accept,
+                password: config.restore_password,
+            });
         }
         let deadline = Instant::now() + timeout;
         let mut prompt = lock(&self.restore_prompt);
@@ -174,12 +189,12 @@ impl AndroidPhone {
 
     /// Taps a button on the restore confirmation. Refused when none is on screen, as a
     /// tap on a phone without the prompt does nothing.
-    pub fn answer_restore(&self, answer: Answer) -> Result<(), String> {
+    pub fn answer_restore(&self, answer: Answer, password: Option<String>) -> Result<(), String> {
         let mut prompt = lock(&self.restore_prompt);
         if !prompt.showing {
             return Err("no restore confirmation is on screen".into());
         }
-        prompt.answer = Some(answer);
+        prompt.answer = Some(RestoreConfirmation { answer, password });
         self.restore_answered.notify_all();
         Ok(())
     }
@@ -194,7 +209,7 @@ mod tests {
     fn restore_confirmation_waits_for_the_answer() {
         let dir = tempfile::tempdir().unwrap();
         let phone = Arc::new(AndroidPhone::new(AndroidConfig::new(dir.path().into())).unwrap());
-        assert!(phone.answer_restore(Answer::Accept).is_err());
+        assert!(phone.answer_restore(Answer::Accept, None).is_err());
         let waiter = {
             let phone = phone.clone();
             std::thread::spawn(move || phone.wait_restore_confirmation(Duration::from_secs(10)))
@@ -203,8 +218,16 @@ mod tests {
         while !phone.restore_prompt_showing() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
-        phone.answer_restore(Answer::Deny).unwrap();
-        assert_eq!(waiter.join().unwrap(), Some(Answer::Deny));
+        phone
+            .answer_restore(Answer::Accept, Some("typed on the phone".into()))
+            .unwrap();
+        assert_eq!(
+            waiter.join().unwrap(),
+            Some(RestoreConfirmation {
+                answer: Answer::Accept,
+                password: Some("typed on the phone".into())
+            })
+        );
         assert!(!phone.restore_prompt_showing());
     }
 
@@ -216,10 +239,16 @@ mod tests {
             phone.wait_restore_confirmation(Duration::from_millis(20)),
             None
         );
-        phone.update(|c| c.auto_confirm_restore = true);
+        phone.update(|c| {
+            c.auto_confirm_restore = true;
+            c.restore_password = Some("pw".into());
+        });
         assert_eq!(
             phone.wait_restore_confirmation(Duration::from_secs(60)),
-            Some(Answer::Accept)
+            Some(RestoreConfirmation {
+                answer: Answer::Accept,
+                password: Some("pw".into())
+            })
         );
     }
 }

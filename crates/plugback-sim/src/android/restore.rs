@@ -16,6 +16,7 @@ mod report;
 mod tar;
 
 use crate::android::AndroidPhone;
+use crate::android::phone::RestoreConfirmation;
 use crate::control::Answer;
 use flate2::bufread::ZlibDecoder;
 use place::{Place, Places};
@@ -74,24 +75,23 @@ impl ArchiveError {
 /// Serves one `restore:` stream: waits for the confirmation, restores, reports, returns
 /// (the caller then closes the stream, and logs the error of a restore that failed).
 pub fn serve<S: Read + Write>(stream: &mut S, phone: &AndroidPhone) -> Result<(), RestoreError> {
-    let answer = phone.wait_restore_confirmation(CONFIRMATION_TIMEOUT);
-    let password = confirmation_password(phone);
-    match answer {
-        Some(Answer::Accept) => restore_stream(stream, phone.data_dir(), password.as_deref()),
-        Some(Answer::Deny) => finish(phone.data_dir(), Report::new(Outcome::Denied)),
+    let confirmation = phone.wait_restore_confirmation(CONFIRMATION_TIMEOUT);
+    match confirmation {
+        Some(RestoreConfirmation {
+            answer: Answer::Accept,
+            password,
+        }) => restore_stream(stream, phone.data_dir(), password.as_deref()),
+        Some(RestoreConfirmation {
+            answer: Answer::Deny,
+            ..
+        }) => finish(phone.data_dir(), Report::new(Outcome::Denied)),
         None => finish(phone.data_dir(), Report::new(Outcome::TimedOut)),
     }
 }
 
-/// The password typed on the confirmation screen. The phone's configuration has no
-/// field for it yet, so encrypted archives cannot be opened through the service.
-fn confirmation_password(_phone: &AndroidPhone) -> Option<String> {
-    None
-}
-
 /// Reads a confirmed restore from `stream` into `data_dir` with `password`, writes the
 /// report and drains the end marker.
-pub(crate) fn restore_stream<S: Read>(
+fn restore_stream<S: Read>(
     stream: &mut S,
     data_dir: &Path,
     password: Option<&str>,
@@ -104,11 +104,7 @@ pub(crate) fn restore_stream<S: Read>(
             // What the host sends in all: the archive, then the marker. Anything not
             // read yet is drained, never more, so a host that sends less does not hang us.
             let expected = archive_len + END_MARKER;
-            eprintln!(
-                "DEBUG archive_len={archive_len} received={}",
-                raw.received()
-            );
-            let _ = raw.discard(expected.saturating_sub(raw.received()));
+            let _ = raw.drain_until_received(expected);
         }
         Err(err) => {
             let (outcome, detail) = match err {
@@ -145,13 +141,14 @@ fn read_archive<S: Read>(
     places: &Places,
     report: &mut Report,
 ) -> Result<u64, ArchiveError> {
-    let header = header::read(raw, password)?;
+    let header = header::read(raw)?;
     report.version = Some(header.version);
     report.compressed = Some(header.compressed);
-    report.encrypted = Some(header.stream_key.is_some());
+    report.encrypted = Some(header.lock.is_some());
+    let stream_key = header.stream_key(password)?;
     let header_len = raw.consumed();
     let tally = &mut report.tally;
-    let body_len = match (header.stream_key, header.compressed) {
+    let body_len = match (stream_key, header.compressed) {
         (None, false) => walk(TarReader::new(&mut *raw), places, tally)?.consumed(),
         (None, true) => inflate_and_walk(&mut *raw, places, tally)?,
         (Some((key, iv)), false) => {

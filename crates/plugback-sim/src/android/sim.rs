@@ -315,9 +315,9 @@ impl SimAndroid {
                 }
                 Ok("online".into())
             }
-            ControlCommand::ConfirmRestore(answer) => device
+            ControlCommand::ConfirmRestore { answer, password } => device
                 .phone
-                .answer_restore(answer)
+                .answer_restore(answer, password)
                 .map(|()| "answered".to_string()),
             ControlCommand::AddFault(fault) => {
                 let spec = fault.to_string();

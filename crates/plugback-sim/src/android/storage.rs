@@ -44,10 +44,27 @@ const SHARED_STORAGE_ALIASES: [&[&str]; 3] = [
     &["storage", "self", "primary"],
 ];
 
+/// Shared-storage folders every Android phone starts with.
+const SHARED_STORAGE_FOLDERS: [&str; 9] = [
+    "Alarms",
+    "DCIM",
+    "Documents",
+    "Download",
+    "Movies",
+    "Music",
+    "Notifications",
+    "Pictures",
+    "Ringtones",
+];
+
 impl Storage {
     /// Opens (and creates) the storage under `data_dir`.
     pub fn new(data_dir: &Path) -> io::Result<Storage> {
-        std::fs::create_dir_all(data_dir.join("sdcard"))?;
+        // The folders a fresh Android 14 phone has in shared storage: `adb push f
+        // /sdcard/Download/` relies on them being there, as on a real phone.
+        for folder in SHARED_STORAGE_FOLDERS {
+            std::fs::create_dir_all(data_dir.join("sdcard").join(folder))?;
+        }
         std::fs::create_dir_all(data_dir.join("data/local/tmp"))?;
         let canonical_root = data_dir.canonicalize()?;
         Ok(Storage {

@@ -55,6 +55,10 @@ pub struct AndroidArgs {
     /// Accept every `adb restore` without waiting for `confirm-restore`.
     #[arg(long)]
     auto_confirm_restore: bool,
+    /// The backup password an auto-confirmed restore types on the phone, for encrypted
+    /// archives (with the control channel, type it after `confirm-restore` instead).
+    #[arg(long, value_name = "PASSWORD", requires = "auto_confirm_restore")]
+    restore_password: Option<String>,
     /// Cap stream data at this link speed, in Mbit/s (480 is USB 2).
     #[arg(long, value_name = "N")]
     link_mbps: Option<u32>,
@@ -110,6 +114,7 @@ fn config(args: &AndroidArgs) -> anyhow::Result<AndroidConfig> {
             .collect();
     }
     config.auto_confirm_restore = args.auto_confirm_restore;
+    config.restore_password = args.restore_password.clone();
     config.link_mbps = args.link_mbps;
     config.faults = args.faults.clone();
     Ok(config)

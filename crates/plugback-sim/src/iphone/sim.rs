@@ -169,7 +169,9 @@ pub fn apply_control(phone: &Phone, command: ControlCommand) -> Result<String, S
         ControlCommand::Auth(_) => {
             Err("auth answers Android's prompt; an iPhone asks with trust accept|deny".into())
         }
-        ControlCommand::Offline | ControlCommand::Online | ControlCommand::ConfirmRestore(_) => {
+        ControlCommand::Offline
+        | ControlCommand::Online
+        | ControlCommand::ConfirmRestore { .. } => {
             Err("that command applies to Android phones only".into())
         }
         ControlCommand::Quit => {

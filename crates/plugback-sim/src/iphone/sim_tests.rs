@@ -427,7 +427,10 @@ fn control_commands_that_are_not_for_an_iphone_are_refused() {
     for command in [
         ControlCommand::Auth(crate::control::Answer::Accept),
         ControlCommand::Offline,
-        ControlCommand::ConfirmRestore(crate::control::Answer::Deny),
+        ControlCommand::ConfirmRestore {
+            answer: crate::control::Answer::Deny,
+            password: None,
+        },
         ControlCommand::AddFault("revoke-auth-after-bytes=5".parse().unwrap()),
     ] {
         assert!(phone.control(command.clone()).is_err(), "{command:?}");

@@ -45,7 +45,7 @@ impl<R: BufRead> CbcReader<R> {
             self.buf.extend_from_slice(&available[..take]);
             self.inner.consume(take);
         }
-        if self.buf.len() % BLOCK != 0 {
+        if !self.buf.len().is_multiple_of(BLOCK) {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "the ciphertext ends inside a block",

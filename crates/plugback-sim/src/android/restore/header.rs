@@ -14,19 +14,47 @@ use std::io::Read;
 /// Android writes 10,000 rounds; the bound keeps a hostile header from stalling the phone.
 const MAX_ROUNDS: u32 = 1_000_000;
 
+/// The AES-256 master key and IV of an encrypted stream.
+pub(super) type StreamKey = ([u8; 32], [u8; 16]);
+
 /// What the header says about the stream that follows.
 pub(super) struct Header {
     pub version: u32,
     pub compressed: bool,
-    /// The master key and IV of the stream, when it is encrypted.
-    pub stream_key: Option<([u8; 32], [u8; 16])>,
+    /// What locks the stream's key, when it is encrypted.
+    pub lock: Option<Keys>,
 }
 
-/// Reads the header; `password` unlocks an encrypted archive.
-pub(super) fn read<S: Read>(
-    raw: &mut RawReader<'_, S>,
-    password: Option<&str>,
-) -> Result<Header, ArchiveError> {
+impl Header {
+    /// The master key and IV of an encrypted stream, which `password` must unlock; None
+    /// for a plain stream.
+    pub(super) fn stream_key(
+        &self,
+        password: Option<&str>,
+    ) -> Result<Option<StreamKey>, ArchiveError> {
+        let Some(keys) = &self.lock else {
+            return Ok(None);
+        };
+        let Some(password) = password else {
+            return Err(ArchiveError::WrongPassword(
+                "the archive is encrypted and no password was given".into(),
+            ));
+        };
+        // Android tries the 8-bit PBKDF2 variant only for version 1 archives.
+        let variants: &[Variant] = if self.version == 1 {
+            &[Variant::Utf8, Variant::EightBit]
+        } else {
+            &[Variant::Utf8]
+        };
+        let found = variants.iter().find_map(|v| keys.unlock(password, *v));
+        found.map(Some).ok_or_else(|| {
+            ArchiveError::WrongPassword("the master key checksum does not match".into())
+        })
+    }
+}
+
+/// Reads the header lines.
+pub(super) fn read<S: Read>(raw: &mut RawReader<'_, S>) -> Result<Header, ArchiveError> {
     let mut line = |what: &str| -> Result<String, ArchiveError> {
         let bytes = raw
             .read_line()
@@ -60,7 +88,7 @@ pub(super) fn read<S: Read>(
             )));
         }
     };
-    let stream_key = match line("encryption")?.trim() {
+    let lock = match line("encryption")?.trim() {
         "none" => None,
         "AES-256" => {
             let user_salt = hex_line(&line("user salt")?, "user salt")?;
@@ -75,28 +103,13 @@ pub(super) fn read<S: Read>(
                 .try_into()
                 .map_err(|_| ArchiveError::Corrupt("the user IV is not 16 bytes".into()))?;
             let blob = hex_line(&line("master key")?, "master key")?;
-            let Some(password) = password else {
-                return Err(ArchiveError::WrongPassword(
-                    "the archive is encrypted and no password was given".into(),
-                ));
-            };
-            let keys = Keys {
+            Some(Keys {
                 user_salt,
                 checksum_salt,
                 rounds,
                 user_iv,
                 blob,
-            };
-            // Android tries the 8-bit PBKDF2 variant only for version 1 archives.
-            let variants: &[Variant] = if version == 1 {
-                &[Variant::Utf8, Variant::EightBit]
-            } else {
-                &[Variant::Utf8]
-            };
-            let found = variants.iter().find_map(|v| keys.unlock(password, *v));
-            Some(found.ok_or_else(|| {
-                ArchiveError::WrongPassword("the master key checksum does not match".into())
-            })?)
+            })
         }
         other => {
             return Err(ArchiveError::Corrupt(format!(
@@ -107,7 +120,7 @@ pub(super) fn read<S: Read>(
     Ok(Header {
         version,
         compressed,
-        stream_key,
+        lock,
     })
 }
 
@@ -124,7 +137,7 @@ enum Variant {
     EightBit,
 }
 
-struct Keys {
+pub(super) struct Keys {
     user_salt: Vec<u8>,
     checksum_salt: Vec<u8>,
     rounds: u32,
@@ -135,7 +148,7 @@ struct Keys {
 impl Keys {
     /// The stream's master key and IV, if `password` under `variant` opens the blob and
     /// the master key matches its checksum.
-    fn unlock(&self, password: &str, variant: Variant) -> Option<([u8; 32], [u8; 16])> {
+    fn unlock(&self, password: &str, variant: Variant) -> Option<StreamKey> {
         let password_bytes: Vec<u8> = match variant {
             Variant::Utf8 => password.as_bytes().to_vec(),
             Variant::EightBit => password.encode_utf16().map(|unit| unit as u8).collect(),
@@ -212,7 +225,7 @@ mod tests {
         let parse = |text: &[u8]| {
             let mut input = text;
             let mut raw = RawReader::new(&mut input);
-            read(&mut raw, None).map(|h| (h.version, h.compressed, h.stream_key.is_some()))
+            read(&mut raw).map(|h| (h.version, h.compressed, h.lock.is_some()))
         };
         assert_eq!(
             parse(b"ANDROID BACKUP\n5\n1\nnone\n").unwrap(),
@@ -240,9 +253,29 @@ mod tests {
         ));
         let encrypted =
             b"ANDROID BACKUP\n5\n1\nAES-256\n00\n00\n10\n00000000000000000000000000000000\n00\n";
+        assert_eq!(parse(encrypted).unwrap(), (5, true, true));
+        let mut input = &encrypted[..];
+        let header = read(&mut RawReader::new(&mut input)).unwrap();
         assert!(matches!(
-            parse(encrypted),
+            header.stream_key(None),
             Err(ArchiveError::WrongPassword(_))
         ));
+    }
+
+    #[test]
+    fn master_key_blobs_of_any_length_are_refused_without_a_panic() {
+        for blob in [String::new(), "00".into(), "00".repeat(16), "ab".repeat(95)] {
+            let text = format!(
+                "ANDROID BACKUP\n5\n1\nAES-256\n00\n00\n10\n{}\n{blob}\n",
+                "00".repeat(16)
+            );
+            let mut input = text.as_bytes();
+            let mut raw = RawReader::new(&mut input);
+            let result = read(&mut raw).and_then(|h| h.stream_key(Some("pw")));
+            assert!(
+                matches!(result, Err(ArchiveError::WrongPassword(_))),
+                "{blob}"
+            );
+        }
     }
 }

@@ -94,16 +94,16 @@ impl Places {
 /// storage shows every file as rw-rw----; app files keep their mode, never less than
 /// owner read/write so the phone can hand them back.
 pub(super) fn finish_file(file: &File, mtime: i64, mode: u32, shared: bool) -> io::Result<()> {
-    let time = UNIX_EPOCH + Duration::from_secs(mtime.max(0) as u64);
-    file.set_times(FileTimes::new().set_modified(time).set_accessed(time))?;
-    set_permissions(
-        file,
-        if shared {
-            0o660
-        } else {
-            (mode & 0o777) | 0o600
-        },
-    );
+    // A time past what the host can represent leaves the file's own time.
+    if let Some(time) = UNIX_EPOCH.checked_add(Duration::from_secs(mtime.max(0) as u64)) {
+        file.set_times(FileTimes::new().set_modified(time).set_accessed(time))?;
+    }
+    let permissions = if shared {
+        0o660
+    } else {
+        (mode & 0o777) | 0o600
+    };
+    set_permissions(file, permissions);
     Ok(())
 }
 

@@ -26,11 +26,6 @@ impl<'s, S: Read> RawReader<'s, S> {
         }
     }
 
-    /// Every byte read from the host so far, consumed or still buffered.
-    pub(super) fn received(&self) -> u64 {
-        self.received
-    }
-
     /// Bytes consumed so far.
     pub(super) fn consumed(&self) -> u64 {
         self.received - (self.end - self.start) as u64
@@ -61,16 +56,14 @@ impl<'s, S: Read> RawReader<'s, S> {
         }
     }
 
-    /// Reads and drops `len` bytes, or fewer if the host closes first.
-    pub(super) fn discard(&mut self, mut len: u64) -> io::Result<()> {
-        while len > 0 {
-            let available = self.fill_buf()?;
-            if available.is_empty() {
+    /// Reads and drops what the host sends until `total` bytes have arrived in all (or
+    /// the host closes); what is buffered already counts.
+    pub(super) fn drain_until_received(&mut self, total: u64) -> io::Result<()> {
+        while self.received < total {
+            self.start = self.end;
+            if self.fill_buf()?.is_empty() {
                 return Ok(());
             }
-            let n = (available.len() as u64).min(len) as usize;
-            self.consume(n);
-            len -= n as u64;
         }
         Ok(())
     }
@@ -122,7 +115,6 @@ mod tests {
         assert_eq!(raw.read_line().unwrap().unwrap(), b"ANDROID BACKUP");
         assert_eq!(raw.read_line().unwrap().unwrap(), b"5");
         assert_eq!(raw.consumed(), 17);
-        assert_eq!(raw.received(), 21);
         assert_eq!(raw.read_line().unwrap(), None);
 
         let long = vec![b'a'; MAX_LINE + 10];

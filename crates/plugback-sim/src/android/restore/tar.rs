@@ -7,6 +7,8 @@ use super::ArchiveError;
 use std::io::{self, Read};
 
 const BLOCK: usize = 512;
+/// No phone holds a file this large; a bigger size is garbage (and would overflow).
+const MAX_ENTRY: u64 = 1 << 50;
 /// Pax headers carry a path and a size; anything larger is not from a phone.
 const MAX_PAX: u64 = 64 * 1024;
 /// File data moves through a buffer this size.
@@ -107,6 +109,11 @@ impl<R: Read> TarReader<R> {
                 }
             };
             let size = pax_size.unwrap_or(size);
+            if size > MAX_ENTRY {
+                return Err(ArchiveError::Corrupt(format!(
+                    "{name:?} claims {size} bytes"
+                )));
+            }
             if kind == Kind::Dir && size != 0 {
                 return Err(ArchiveError::Corrupt(format!(
                     "directory {name:?} with a size"

@@ -298,9 +298,58 @@ fn adb_restore_denied_on_the_phone_restores_nothing() {
         assert!(Instant::now() < deadline, "the confirmation never showed");
         std::thread::sleep(Duration::from_millis(20));
     }
-    sim.control(ControlCommand::ConfirmRestore(Answer::Deny))
-        .unwrap();
+    sim.control(ControlCommand::ConfirmRestore {
+        answer: Answer::Deny,
+        password: None,
+    })
+    .unwrap();
     let _ = wait_with_deadline(child, COMMAND_DEADLINE);
     assert!(!data.join("restored").exists());
     assert_eq!(report(&data)["outcome"], "denied");
+}
+
+/// An encrypted archive restored through real adb, the password typed on the phone's
+/// confirmation screen: the phone restores what the plain twin of the archive holds. A
+/// wrong password restores nothing and says so in the phone's report.
+#[test]
+fn adb_restore_of_an_encrypted_archive_with_the_password_typed_on_the_phone() {
+    const PASSWORD: &str = "correct horse battery";
+    for (typed, outcome) in [(PASSWORD, "ok"), ("wrong horse", "wrong-password")] {
+        let (dir, sim) = start_phone(|_| {});
+        let Some(adb) = Adb::connect(&sim) else {
+            return;
+        };
+        let data = sim.phone().data_dir().to_path_buf();
+        let mut spec = Spec::new(Kind::AndroidAb);
+        spec.files = 6;
+        let plain = dir.path().join("plain.ab");
+        make_backup(&spec, &plain).unwrap();
+        spec.password = Some(PASSWORD.into());
+        let ab = dir.path().join("encrypted.ab");
+        make_backup(&spec, &ab).unwrap();
+        let before = sha256(&ab);
+
+        let child = adb.spawn_on_phone(&["restore", ab.to_str().unwrap()]);
+        let phone = sim.phone();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !phone.restore_prompt_showing() {
+            assert!(Instant::now() < deadline, "the confirmation never showed");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        sim.control(ControlCommand::parse(&format!("confirm-restore {typed}")).unwrap())
+            .unwrap();
+        let out = wait_with_deadline(child, COMMAND_DEADLINE);
+        assert!(out.status.success(), "restore: {}", text(&out.stderr));
+        assert_eq!(report(&data)["outcome"], outcome, "typed {typed:?}");
+        if outcome == "ok" {
+            let expected = expected_restore(&ab_contents(&std::fs::read(&plain).unwrap()));
+            assert_eq!(restored_tree(&data), expected);
+        } else {
+            assert!(
+                !data.join("restored").exists(),
+                "a wrong password restored files"
+            );
+        }
+        assert_eq!(sha256(&ab), before, "the computer's archive changed");
+    }
 }
