@@ -286,13 +286,18 @@ fn mounts(config: &AndroidConfig) -> Vec<Mount> {
     ]
 }
 
+/// Splits toybox-style arguments into the letters of every option (`-la -h` → "lah")
+/// and the operands; a lone `-` is an operand, as toybox reads it.
+fn split_options<'a>(args: &[&'a str]) -> (String, Vec<&'a str>) {
+    let (options, operands): (Vec<&str>, Vec<&str>) =
+        args.iter().partition(|a| a.starts_with('-') && a.len() > 1);
+    let letters = options.iter().map(|a| &a[1..]).collect();
+    (letters, operands)
+}
+
 fn df(config: &AndroidConfig, args: &[&str]) -> Outcome {
-    let human = args.iter().any(|a| a.starts_with('-') && a.contains('h'));
-    let paths: Vec<&str> = args
-        .iter()
-        .copied()
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let (flags, paths) = split_options(args);
+    let human = flags.contains('h');
     let all = mounts(config);
     let mut chosen: Vec<&Mount> = Vec::new();
     let mut out = Out::new();
@@ -576,18 +581,9 @@ fn stat_format(device: &Device, path: &str, meta: &Metadata, format: &str) -> St
 }
 
 fn ls(device: &Device, args: &[&str]) -> Outcome {
-    let flags: String = args
-        .iter()
-        .filter(|a| a.starts_with('-') && a.len() > 1)
-        .map(|a| &a[1..])
-        .collect();
+    let (flags, mut paths) = split_options(args);
     let long = flags.contains('l');
     let all = flags.contains('a');
-    let mut paths: Vec<&str> = args
-        .iter()
-        .copied()
-        .filter(|a| !a.starts_with('-') || a.len() == 1)
-        .collect();
     if paths.is_empty() {
         paths.push("/");
     }
@@ -709,12 +705,8 @@ fn write_refusal(path: &str) -> &'static str {
 }
 
 fn mkdir(device: &Device, args: &[&str]) -> Outcome {
-    let parents = args.iter().any(|a| a.starts_with('-') && a.contains('p'));
-    let paths: Vec<&str> = args
-        .iter()
-        .copied()
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let (flags, paths) = split_options(args);
+    let parents = flags.contains('p');
     if paths.is_empty() {
         return fail("mkdir: Needs 1 argument".into(), 1);
     }
@@ -756,18 +748,9 @@ fn mkdir(device: &Device, args: &[&str]) -> Outcome {
 }
 
 fn rm(device: &Device, args: &[&str]) -> Outcome {
-    let flags: String = args
-        .iter()
-        .filter(|a| a.starts_with('-'))
-        .map(|a| &a[1..])
-        .collect();
+    let (flags, paths) = split_options(args);
     let recursive = flags.contains('r') || flags.contains('R');
     let force = flags.contains('f');
-    let paths: Vec<&str> = args
-        .iter()
-        .copied()
-        .filter(|a| !a.starts_with('-'))
-        .collect();
     let mut out = Out::new();
     let mut code = 0;
     for path in paths {
@@ -823,12 +806,8 @@ fn input_lines(stdin: &mut dyn Read) -> Vec<String> {
 
 /// `grep [-v] [-i] [-c] [-F] PATTERN`: fixed-string matching on stdin.
 fn grep(args: &[&str], stdin: &mut dyn Read) -> Outcome {
-    let flags: String = args
-        .iter()
-        .filter(|a| a.starts_with('-') && a.len() > 1)
-        .map(|a| &a[1..])
-        .collect();
-    let Some(pattern) = args.iter().find(|a| !a.starts_with('-') || a.len() == 1) else {
+    let (flags, operands) = split_options(args);
+    let Some(pattern) = operands.first() else {
         return fail("grep: no pattern".into(), 2);
     };
     let (invert, ignore_case, count) = (

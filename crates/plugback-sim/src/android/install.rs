@@ -9,6 +9,7 @@
 //! split name the host gave when that looks like a package name (`com.example.app.apk`),
 //! else a name derived from the APK's CRC-32 (`com.plugback.sideloaded.a1b2c3d4`).
 
+use crate::android::zip::stored_zip;
 use flate2::read::DeflateDecoder;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -458,6 +459,23 @@ fn read_entry(
     }
 }
 
+/// A small but real APK whose text manifest names `package`: what the simulated phone
+/// installs under that name. For tests that install apps through a real adb.
+pub fn text_manifest_apk(package: &str) -> Vec<u8> {
+    let manifest = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<manifest \
+         xmlns:android=\"http://schemas.android.com/apk/res/android\" package=\"{package}\"/>\n"
+    );
+    let dex = [b"dex\n035\0".as_slice(), &[7u8; 3000]].concat();
+    stored_zip(
+        &[
+            ("AndroidManifest.xml", manifest.as_bytes()),
+            ("classes.dex", &dex),
+        ],
+        (0, 0),
+    )
+}
+
 /// `package="..."` of a text manifest.
 fn text_manifest_package(bytes: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(bytes).ok()?;
@@ -471,52 +489,9 @@ fn text_manifest_package(bytes: &[u8]) -> Option<String> {
 pub(crate) mod tests {
     use super::*;
 
-    /// A small zip with the given stored entries.
-    pub(crate) fn stored_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut central = Vec::new();
-        for (name, data) in entries {
-            let mut crc = flate2::Crc::new();
-            crc.update(data);
-            let offset = out.len() as u32;
-            let header = |buf: &mut Vec<u8>, central: bool| {
-                buf.extend_from_slice(if central {
-                    b"PK\x01\x02"
-                } else {
-                    b"PK\x03\x04"
-                });
-                if central {
-                    buf.extend_from_slice(&20u16.to_le_bytes());
-                }
-                buf.extend_from_slice(&10u16.to_le_bytes());
-                buf.extend_from_slice(&[0; 4]); // flags, method
-                buf.extend_from_slice(&[0; 4]); // time, date
-                buf.extend_from_slice(&crc.sum().to_le_bytes());
-                buf.extend_from_slice(&(data.len() as u32).to_le_bytes());
-                buf.extend_from_slice(&(data.len() as u32).to_le_bytes());
-                buf.extend_from_slice(&(name.len() as u16).to_le_bytes());
-                buf.extend_from_slice(&0u16.to_le_bytes());
-                if central {
-                    buf.extend_from_slice(&[0; 6]); // comment length, disk, internal attributes
-                    buf.extend_from_slice(&[0; 4]); // external attrs
-                    buf.extend_from_slice(&offset.to_le_bytes());
-                }
-                buf.extend_from_slice(name.as_bytes());
-            };
-            header(&mut out, false);
-            out.extend_from_slice(data);
-            header(&mut central, true);
-        }
-        let cd_offset = out.len() as u32;
-        out.extend_from_slice(&central);
-        out.extend_from_slice(b"PK\x05\x06");
-        out.extend_from_slice(&[0; 4]);
-        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-        out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-        out.extend_from_slice(&cd_offset.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out
+    /// A zip of `entries`, undated.
+    fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        stored_zip(entries, (0, 0))
     }
 
     fn install(
@@ -539,7 +514,7 @@ pub(crate) mod tests {
     fn zips_install_and_persist() {
         let dir = tempfile::tempdir().unwrap();
         let installs = Installs::load(dir.path());
-        let apk = stored_zip(&[
+        let apk = zip(&[
             (
                 "AndroidManifest.xml",
                 b"<?xml version=\"1.0\"?><manifest package=\"com.example.notes\"/>",
@@ -552,7 +527,7 @@ pub(crate) mod tests {
                 .join("data/app/com.example.notes/base.apk")
                 .is_file()
         );
-        let binary = stored_zip(&[("AndroidManifest.xml", &[3, 0, 8, 0, 1, 2])]);
+        let binary = zip(&[("AndroidManifest.xml", &[3, 0, 8, 0, 1, 2])]);
         assert_eq!(
             install(&installs, &binary, Some("org.sample.tool.apk")).unwrap(),
             "org.sample.tool"
@@ -585,10 +560,10 @@ pub(crate) mod tests {
                 .starts_with("Failure [INSTALL_PARSE_FAILED_NOT_APK"),
             "{err}"
         );
-        let no_manifest = stored_zip(&[("classes.dex", b"dex")]);
+        let no_manifest = zip(&[("classes.dex", b"dex")]);
         let err = install(&installs, &no_manifest, None).unwrap_err();
         assert!(err.to_string().contains("NOT_APK"), "{err}");
-        let mut truncated = stored_zip(&[("AndroidManifest.xml", b"<manifest/>")]);
+        let mut truncated = zip(&[("AndroidManifest.xml", b"<manifest/>")]);
         truncated.truncate(truncated.len() - 10);
         assert!(install(&installs, &truncated, None).is_err());
 

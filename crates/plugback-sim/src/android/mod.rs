@@ -17,7 +17,9 @@ pub mod storage;
 pub mod sync;
 pub mod transport;
 pub mod wire;
+pub(crate) mod zip;
 
+pub use install::text_manifest_apk;
 pub use phone::{AndroidConfig, AndroidPhone, AuthMode, RestoreConfirmation};
 pub use sim::SimAndroid;
 pub use storage::{Storage, StorageError};

@@ -247,5 +247,15 @@ fn walk<R: Read>(
     Ok(tar)
 }
 
+/// `Read::read` for a reader whose own buffer is the source of truth: copies what
+/// `fill_buf` holds, so one buffer serves both traits.
+fn read_through_buffer(reader: &mut impl BufRead, out: &mut [u8]) -> io::Result<usize> {
+    let available = reader.fill_buf()?;
+    let n = available.len().min(out.len());
+    out[..n].copy_from_slice(&available[..n]);
+    reader.consume(n);
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests;

@@ -67,6 +67,28 @@ struct StreamShared {
 }
 
 impl StreamShared {
+    /// Waits (up to `deadline`) for the host to change the inbox; TimedOut, saying
+    /// `waiting_for`, once the deadline has passed.
+    fn wait_for_change<'a>(
+        &self,
+        inbox: MutexGuard<'a, Inbox>,
+        deadline: Instant,
+        waiting_for: &str,
+    ) -> io::Result<MutexGuard<'a, Inbox>> {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                waiting_for.to_string(),
+            ));
+        }
+        Ok(self
+            .changed
+            .wait_timeout(inbox, deadline - now)
+            .map(|(guard, _)| guard)
+            .unwrap_or_else(|p| p.into_inner().0))
+    }
+
     fn mark_closed(&self) {
         lock(&self.inbox).closed = true;
         self.changed.notify_all();
@@ -584,19 +606,11 @@ impl StreamIo {
             if inbox.closed {
                 return Ok(None);
             }
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "the host sent nothing on this stream for too long",
-                ));
-            }
-            inbox = self
-                .shared
-                .changed
-                .wait_timeout(inbox, deadline - now)
-                .map(|(guard, _)| guard)
-                .unwrap_or_else(|p| p.into_inner().0);
+            inbox = self.shared.wait_for_change(
+                inbox,
+                deadline,
+                "the host sent nothing on this stream for too long",
+            )?;
         }
     }
 
@@ -684,19 +698,11 @@ impl Write for StreamIo {
             let deadline = Instant::now() + STREAM_IDLE_TIMEOUT;
             let mut inbox = lock(&self.shared.inbox);
             while inbox.awaiting_okay && !inbox.closed {
-                let now = Instant::now();
-                if now >= deadline {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "the host did not acknowledge a WRTE",
-                    ));
-                }
-                inbox = self
-                    .shared
-                    .changed
-                    .wait_timeout(inbox, deadline - now)
-                    .map(|(guard, _)| guard)
-                    .unwrap_or_else(|p| p.into_inner().0);
+                inbox = self.shared.wait_for_change(
+                    inbox,
+                    deadline,
+                    "the host did not acknowledge a WRTE",
+                )?;
             }
             if inbox.closed {
                 return Err(io::Error::new(

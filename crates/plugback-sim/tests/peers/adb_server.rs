@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 /// How long one adb command may take before the test gives up on it.
 pub const COMMAND_DEADLINE: Duration = Duration::from_secs(60);
 
+/// How long a phone may take to show up in a given state.
+pub const UP_DEADLINE: Duration = Duration::from_secs(30);
+
 pub struct AdbServer {
     adb: PathBuf,
     home: tempfile::TempDir,
@@ -102,15 +105,26 @@ impl AdbServer {
 
     /// `adb -s SERIAL args…`.
     pub fn on(&self, serial: &str, args: &[&str]) -> Output {
-        let mut all = vec!["-s", serial];
-        all.extend_from_slice(args);
-        self.run(&all)
+        self.run(&aimed_at(serial, args))
+    }
+
+    /// `adb -s SERIAL args…`, started and left running.
+    pub fn spawn_on(&self, serial: &str, args: &[&str]) -> Child {
+        self.command(&aimed_at(serial, args))
+            .spawn()
+            .expect("spawning adb")
     }
 
     /// `adb connect ADDRESS`; the reply is not trusted (it says "failed to authenticate"
     /// for a phone that is merely asking): poll [`AdbServer::state`] instead.
     pub fn connect(&self, address: &str) -> Output {
         self.run(&["connect", address])
+    }
+
+    /// `adb connect ADDRESS`, then waits until the phone is up as `device`.
+    pub fn attach(&self, address: &str) {
+        self.connect(address);
+        self.wait_for_state(address, "device", UP_DEADLINE);
     }
 
     /// The state `adb devices` shows for `serial` (device, offline, unauthorized…), or
@@ -156,6 +170,13 @@ impl Drop for AdbServer {
     fn drop(&mut self) {
         let _ = self.run(&["kill-server"]);
     }
+}
+
+/// `-s SERIAL` before `args`.
+fn aimed_at<'a>(serial: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec!["-s", serial];
+    all.extend_from_slice(args);
+    all
 }
 
 /// Waits for a child, killing it after `deadline`; its output either way.

@@ -4,14 +4,12 @@
 //! check drives the phone directly with the `adb_client` crate, which speaks the oldest
 //! protocol version and verifies checksums.
 
-use crate::adb_server::{AdbServer, text};
-use plugback_sim::android::{AndroidConfig, AuthMode, SimAndroid};
+use crate::adb_server::{AdbServer, UP_DEADLINE, text};
+use plugback_sim::android::{AndroidConfig, AuthMode, SimAndroid, text_manifest_apk};
 use plugback_sim::control::{Answer, ControlCommand};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-
-const UP_DEADLINE: Duration = Duration::from_secs(30);
 
 fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
@@ -37,60 +35,8 @@ fn attached(
     let adb = AdbServer::start()?;
     let (dir, sim) = start_phone(change);
     let serial = sim.address().to_string();
-    adb.connect(&serial);
-    adb.wait_for_state(&serial, "device", UP_DEADLINE);
+    adb.attach(&serial);
     Some((dir, sim, adb, serial))
-}
-
-/// A small but real APK: a zip with a text manifest naming the package.
-pub(crate) fn apk(package: &str) -> Vec<u8> {
-    let manifest = format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<manifest \
-         xmlns:android=\"http://schemas.android.com/apk/res/android\" package=\"{package}\"/>\n"
-    );
-    let dex = [b"dex\n035\0".as_slice(), &[7u8; 3000]].concat();
-    zip(&[
-        ("AndroidManifest.xml", manifest.as_bytes()),
-        ("classes.dex", &dex),
-    ])
-}
-
-fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    for (name, data) in entries {
-        let mut crc = flate2::Crc::new();
-        crc.update(data);
-        let offset = out.len() as u32;
-        let common = |buf: &mut Vec<u8>| {
-            buf.extend_from_slice(&10u16.to_le_bytes()); // version needed
-            buf.extend_from_slice(&[0; 8]); // flags, method (stored), time, date
-            buf.extend_from_slice(&crc.sum().to_le_bytes());
-            buf.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            buf.extend_from_slice(&(data.len() as u32).to_le_bytes());
-            buf.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            buf.extend_from_slice(&0u16.to_le_bytes()); // extra length
-        };
-        out.extend_from_slice(b"PK\x03\x04");
-        common(&mut out);
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(data);
-        central.extend_from_slice(b"PK\x01\x02");
-        central.extend_from_slice(&20u16.to_le_bytes()); // version made by
-        common(&mut central);
-        central.extend_from_slice(&[0; 10]); // comment length, disk, attributes
-        central.extend_from_slice(&offset.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
-    }
-    let directory_offset = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(b"PK\x05\x06\0\0\0\0");
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    out.extend_from_slice(&directory_offset.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
 }
 
 #[test]
@@ -191,7 +137,7 @@ fn adb_install_accepts_an_apk_and_refuses_a_non_zip() {
     };
     let work = tempfile::tempdir().unwrap();
     let good = work.path().join("notes.apk");
-    std::fs::write(&good, apk("com.plugback.notes")).unwrap();
+    std::fs::write(&good, text_manifest_apk("com.plugback.notes")).unwrap();
     let installed = adb.on(&serial, &["install", good.to_str().unwrap()]);
     assert!(installed.status.success(), "{}", text(&installed.stderr));
     assert!(text(&installed.stdout).contains("Success"));
@@ -221,7 +167,7 @@ fn adb_install_accepts_an_apk_and_refuses_a_non_zip() {
 
     // install-multiple drives install-create / install-write / install-commit.
     let split = work.path().join("tool.apk");
-    std::fs::write(&split, apk("org.example.tool")).unwrap();
+    std::fs::write(&split, text_manifest_apk("org.example.tool")).unwrap();
     let multiple = adb.on(&serial, &["install-multiple", split.to_str().unwrap()]);
     assert!(multiple.status.success(), "{}", text(&multiple.stderr));
     let third_party = text(&adb.on(&serial, &["shell", "pm list packages -3"]).stdout);
@@ -255,15 +201,7 @@ fn the_debugging_prompt_keeps_the_host_unauthorized_until_allowed() {
     let keys = std::fs::read_to_string(dir.path().join("adb_keys")).unwrap();
     let host_key = std::fs::read_to_string(adb.home().join(".android/adbkey.pub")).unwrap();
     assert_eq!(keys.trim(), host_key.trim_end_matches('\0').trim());
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("adb_keys"))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-    }
+    // AdbKeys writes adb_keys 0600; its unit tests check the mode.
 
     // The phone restarts: the saved key lets the same host straight in.
     adb.run(&["disconnect", &serial]);
@@ -271,8 +209,7 @@ fn the_debugging_prompt_keeps_the_host_unauthorized_until_allowed() {
     let mut config = AndroidConfig::new(dir.path().to_path_buf());
     config.auth = AuthMode::Prompt;
     let again = SimAndroid::start(config, address).unwrap();
-    adb.connect(&serial);
-    adb.wait_for_state(&serial, "device", UP_DEADLINE);
+    adb.attach(&serial);
     let status = again.control(ControlCommand::Status).unwrap();
     assert!(status.contains("auth_prompt=false"), "{status}");
     let echoed = adb.on(&serial, &["shell", "echo", "allowed"]);
@@ -471,7 +408,7 @@ fn without_shell_v2_adb_falls_back_to_v1_and_exec_installs() {
     );
     let work = tempfile::tempdir().unwrap();
     let package = work.path().join("v1.apk");
-    std::fs::write(&package, apk("com.plugback.viaexec")).unwrap();
+    std::fs::write(&package, text_manifest_apk("com.plugback.viaexec")).unwrap();
     let installed = adb.on(&serial, &["install", package.to_str().unwrap()]);
     assert!(installed.status.success(), "{}", text(&installed.stderr));
     let path = text(

@@ -5,11 +5,10 @@
 //! push and pull, an install, the "Allow USB debugging?" prompt, and a pulled cable.
 
 use crate::adb_server::AdbServer;
-use crate::android_adb::apk;
 use adb_client::ADBDeviceExt;
 use adb_client::server::{ADBServer, DeviceState};
 use adb_client::tcp::ADBTcpDevice;
-use plugback_sim::android::{AndroidConfig, AuthMode, SimAndroid};
+use plugback_sim::android::{AndroidConfig, AuthMode, SimAndroid, text_manifest_apk};
 use plugback_sim::control::{Answer, ControlCommand};
 use std::net::SocketAddrV4;
 use std::path::Path;
@@ -90,7 +89,7 @@ fn the_basics(device: &mut dyn ADBDeviceExt, data_dir: &Path, mode: &str) {
     let package = format!("org.plugback.client.{mode}");
     let apk_dir = tempfile::tempdir().unwrap();
     let apk_path = apk_dir.path().join("test.apk");
-    std::fs::write(&apk_path, apk(&package)).unwrap();
+    std::fs::write(&apk_path, text_manifest_apk(&package)).unwrap();
     device
         .install(&apk_path, None)
         .unwrap_or_else(|e| panic!("{mode} install: {e}"));

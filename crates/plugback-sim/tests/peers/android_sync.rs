@@ -7,7 +7,7 @@ mod real_adb;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The files of a plain `.ab` archive: (tar name, content), in archive order.
 pub fn ab_contents(ab: &[u8]) -> Vec<(String, Vec<u8>)> {
@@ -58,7 +58,19 @@ pub fn expected_restore(contents: &[(String, Vec<u8>)]) -> BTreeMap<String, Vec<
 /// Every regular file under DATA/restored and DATA/sdcard, relative to DATA.
 pub fn restored_tree(data: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
-    let mut pending = vec![data.join("restored"), data.join("sdcard")];
+    for root in [data.join("restored"), data.join("sdcard")] {
+        for (relative, path) in regular_files(&root, data) {
+            out.insert(relative, std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+/// Every regular file under `root` (none when it is missing), by its path relative to
+/// `base`.
+pub fn regular_files(root: &Path, base: &Path) -> BTreeMap<String, PathBuf> {
+    let mut out = BTreeMap::new();
+    let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -69,11 +81,11 @@ pub fn restored_tree(data: &Path) -> BTreeMap<String, Vec<u8>> {
                 pending.push(path);
             } else {
                 let relative = path
-                    .strip_prefix(data)
+                    .strip_prefix(base)
                     .unwrap()
                     .to_string_lossy()
                     .into_owned();
-                out.insert(relative, std::fs::read(&path).unwrap());
+                out.insert(relative, path);
             }
         }
     }

@@ -60,11 +60,7 @@ impl<R: BufRead> CbcReader<R> {
 
 impl<R: BufRead> Read for CbcReader<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        super::read_through_buffer(self, out)
     }
 }
 

@@ -71,11 +71,7 @@ impl<'s, S: Read> RawReader<'s, S> {
 
 impl<S: Read> Read for RawReader<'_, S> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
-        self.consume(n);
-        Ok(n)
+        super::read_through_buffer(self, out)
     }
 }
 

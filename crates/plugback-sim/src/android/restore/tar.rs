@@ -258,15 +258,16 @@ fn parse_pax(mut data: &[u8]) -> Result<(Option<String>, Option<u64>), ArchiveEr
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn header(name: &str, kind: u8, size: u64) -> [u8; BLOCK] {
+    /// A ustar header block for `name` (at most 100 bytes) of `kind`, `size` and `mtime`.
+    pub(crate) fn ustar_header(name: &str, kind: u8, size: u64, mtime: u64) -> [u8; BLOCK] {
         let mut block = [0u8; BLOCK];
         block[..name.len()].copy_from_slice(name.as_bytes());
-        block[100..108].copy_from_slice(b"000600 \0");
+        block[100..108].copy_from_slice(b"000644 \0");
         block[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
-        block[136..138].copy_from_slice(b"0\0");
+        block[136..148].copy_from_slice(format!("{mtime:011o}\0").as_bytes());
         block[156] = kind;
         block[257..265].copy_from_slice(b"ustar\x0000");
         block[148..156].fill(b' ');
@@ -278,15 +279,15 @@ mod tests {
     #[test]
     fn reads_files_pax_paths_and_the_end() {
         let mut tar = Vec::new();
-        tar.extend_from_slice(&header("apps/p/f/a.txt", b'0', 3));
+        tar.extend_from_slice(&ustar_header("apps/p/f/a.txt", b'0', 3, 0));
         tar.extend_from_slice(b"abc");
         tar.resize(2 * BLOCK, 0);
         let pax = b"28 path=apps/p/f/Caf\xc3\xa9 long\n";
         assert_eq!(pax.len(), 28);
-        tar.extend_from_slice(&header("PaxHeader/x", b'x', pax.len() as u64));
+        tar.extend_from_slice(&ustar_header("PaxHeader/x", b'x', pax.len() as u64, 0));
         tar.extend_from_slice(pax);
         tar.resize(4 * BLOCK, 0);
-        tar.extend_from_slice(&header("apps/p/f/Caf", b'0', 0));
+        tar.extend_from_slice(&ustar_header("apps/p/f/Caf", b'0', 0, 0));
         tar.extend_from_slice(&[0u8; 2 * BLOCK]);
         tar.extend_from_slice(b"trailing bytes are not read");
 
@@ -315,18 +316,18 @@ mod tests {
 
     #[test]
     fn garbage_is_corrupt_not_a_panic() {
-        let mut block = header("apps/p/f/a", b'0', 1);
+        let mut block = ustar_header("apps/p/f/a", b'0', 1, 0);
         block[0] ^= 1;
         assert!(matches!(
             TarReader::new(&block[..]).next_entry(),
             Err(ArchiveError::Corrupt(_))
         ));
-        let symlink = header("apps/p/f/a", b'2', 0);
+        let symlink = ustar_header("apps/p/f/a", b'2', 0, 0);
         assert!(matches!(
             TarReader::new(&symlink[..]).next_entry(),
             Err(ArchiveError::Corrupt(_))
         ));
-        let short = &header("apps/p/f/a", b'0', 1)[..100];
+        let short = &ustar_header("apps/p/f/a", b'0', 1, 0)[..100];
         assert!(matches!(
             TarReader::new(short).next_entry(),
             Err(ArchiveError::Interrupted(_))

@@ -1,5 +1,6 @@
 //! Whole archives from the backup generator, through `restore_stream` with a password.
 
+use super::tar::tests::ustar_header;
 use super::*;
 use crate::make_backup::{Kind, Spec, make_backup};
 use std::collections::BTreeMap;
@@ -198,21 +199,6 @@ fn truncated_and_garbled_archives_never_panic() {
     }
 }
 
-/// A ustar header block for `name` (at most 100 bytes) of `kind` and `size`.
-fn tar_header(name: &str, kind: u8, size: usize, mtime: u64) -> Vec<u8> {
-    let mut block = vec![0u8; 512];
-    block[..name.len()].copy_from_slice(name.as_bytes());
-    block[100..108].copy_from_slice(b"000644 \0");
-    block[124..136].copy_from_slice(format!("{size:011o}\0").as_bytes());
-    block[136..148].copy_from_slice(format!("{mtime:011o}\0").as_bytes());
-    block[156] = kind;
-    block[257..265].copy_from_slice(b"ustar\x0000");
-    block[148..156].fill(b' ');
-    let sum: u32 = block.iter().map(|&b| u32::from(b)).sum();
-    block[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-    block
-}
-
 #[test]
 fn shared_storage_lands_in_sdcard_and_escaping_names_are_skipped() {
     let dir = tempfile::tempdir().unwrap();
@@ -227,7 +213,12 @@ fn shared_storage_lands_in_sdcard_and_escaping_names_are_skipped() {
         ("apps/com.x/f/notes.txt", b'0', b"hello"),
     ];
     for (name, kind, content) in entries {
-        ab.extend(tar_header(name, kind, content.len(), 1_700_000_000));
+        ab.extend_from_slice(&ustar_header(
+            name,
+            kind,
+            content.len() as u64,
+            1_700_000_000,
+        ));
         ab.extend_from_slice(content);
         let header_len = 24;
         let body = ab.len() - header_len;

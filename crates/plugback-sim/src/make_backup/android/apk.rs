@@ -1,9 +1,8 @@
-//! Tiny but real APKs: zip archives with stored (uncompressed) entries, local headers, a
-//! central directory and an end record, so "is this a zip" checks pass. Written by hand:
-//! a few dozen bytes of layout do not warrant a zip dependency.
+//! Tiny but real APKs: zip archives with stored entries, written by the same zip writer
+//! the simulated phone's tests use.
 
 use super::super::content::content_bytes;
-use flate2::Crc;
+use crate::android::zip::stored_zip;
 
 /// The bytes of an APK named `name` of `package`, deterministic from the seed.
 pub(crate) fn apk_bytes(seed: u64, package: &str, name: &str, date_unix: i64) -> Vec<u8> {
@@ -53,82 +52,11 @@ fn dos_date_time(unix: i64) -> (u16, u16) {
     (date, time)
 }
 
-const LOCAL_HEADER: u32 = 0x0403_4b50;
-const CENTRAL_HEADER: u32 = 0x0201_4b50;
-const END_OF_CENTRAL_DIRECTORY: u32 = 0x0605_4b50;
-/// Zip 1.0: stored entries need nothing newer.
-const VERSION_NEEDED: u16 = 10;
-
-fn stored_zip(entries: &[(String, Vec<u8>)], (date, time): (u16, u16)) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    for (name, data) in entries {
-        let mut crc = Crc::new();
-        crc.update(data);
-        let crc = crc.sum();
-        let offset = out.len() as u32;
-        let size = data.len() as u32;
-        let name_len = name.len() as u16;
-
-        put32(&mut out, LOCAL_HEADER);
-        put16(&mut out, VERSION_NEEDED);
-        put16(&mut out, 0); // flags
-        put16(&mut out, 0); // method: stored
-        put16(&mut out, time);
-        put16(&mut out, date);
-        put32(&mut out, crc);
-        put32(&mut out, size);
-        put32(&mut out, size);
-        put16(&mut out, name_len);
-        put16(&mut out, 0); // extra field length
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(data);
-
-        put32(&mut central, CENTRAL_HEADER);
-        put16(&mut central, VERSION_NEEDED);
-        put16(&mut central, VERSION_NEEDED);
-        put16(&mut central, 0);
-        put16(&mut central, 0);
-        put16(&mut central, time);
-        put16(&mut central, date);
-        put32(&mut central, crc);
-        put32(&mut central, size);
-        put32(&mut central, size);
-        put16(&mut central, name_len);
-        put16(&mut central, 0); // extra
-        put16(&mut central, 0); // comment
-        put16(&mut central, 0); // disk number
-        put16(&mut central, 0); // internal attributes
-        put32(&mut central, 0); // external attributes
-        put32(&mut central, offset);
-        central.extend_from_slice(name.as_bytes());
-    }
-    let central_offset = out.len() as u32;
-    let central_size = central.len() as u32;
-    out.extend_from_slice(&central);
-    let count = entries.len() as u16;
-    put32(&mut out, END_OF_CENTRAL_DIRECTORY);
-    put16(&mut out, 0);
-    put16(&mut out, 0);
-    put16(&mut out, count);
-    put16(&mut out, count);
-    put32(&mut out, central_size);
-    put32(&mut out, central_offset);
-    put16(&mut out, 0); // comment length
-    out
-}
-
-fn put16(out: &mut Vec<u8>, v: u16) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn put32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::android::zip::{CENTRAL_HEADER, END_OF_CENTRAL_DIRECTORY, LOCAL_HEADER};
+    use flate2::Crc;
 
     fn u16_at(b: &[u8], at: usize) -> u16 {
         u16::from_le_bytes([b[at], b[at + 1]])

@@ -1,7 +1,7 @@
 //! `adb push`, `adb pull`, `adb ls` and `adb restore` from Android's own adb, against the
 //! simulated phone.
 
-use super::{ab_contents, expected_restore, restored_tree};
+use super::{ab_contents, expected_restore, regular_files, restored_tree};
 use crate::adb_server::{AdbServer, COMMAND_DEADLINE, text, wait_with_deadline};
 use plugback_sim::android::{AndroidConfig, SimAndroid};
 use plugback_sim::control::{Answer, ControlCommand};
@@ -9,44 +9,59 @@ use plugback_sim::make_backup::{Kind, Spec, make_backup};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::FileTimes;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Output};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-/// A private adb server attached to one simulated phone.
-struct Adb {
-    server: AdbServer,
+/// A simulated phone attached to a private adb server, up as `device`. Fields drop in
+/// order: the server stops before the phone, the phone before its folder goes.
+struct Rig {
+    adb: AdbServer,
     serial: String,
+    sim: SimAndroid,
+    /// The phone's DATA folder.
+    data: PathBuf,
+    dir: tempfile::TempDir,
 }
 
-impl Adb {
+impl Rig {
     /// None (after a notice) when adb is not installed.
-    fn connect(sim: &SimAndroid) -> Option<Adb> {
-        let server = AdbServer::start()?;
+    fn attached(change: impl FnOnce(&mut AndroidConfig)) -> Option<Rig> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = AndroidConfig::new(dir.path().join("phone"));
+        change(&mut config);
+        let sim = SimAndroid::start(config, "127.0.0.1:0".parse().unwrap()).unwrap();
+        let adb = AdbServer::start()?;
         let serial = sim.address().to_string();
-        server.connect(&serial);
-        server.wait_for_state(&serial, "device", Duration::from_secs(30));
-        Some(Adb { server, serial })
+        adb.attach(&serial);
+        let data = sim.phone().data_dir().to_path_buf();
+        Some(Rig {
+            adb,
+            serial,
+            sim,
+            data,
+            dir,
+        })
     }
 
     /// `adb -s SERIAL args…`.
     fn on_phone(&self, args: &[&str]) -> Output {
-        self.server.on(&self.serial, args)
+        self.adb.on(&self.serial, args)
     }
 
     fn spawn_on_phone(&self, args: &[&str]) -> Child {
-        let mut all = vec!["-s", self.serial.as_str()];
-        all.extend_from_slice(args);
-        self.server.command(&all).spawn().unwrap()
+        self.adb.spawn_on(&self.serial, args)
     }
-}
 
-fn start_phone(change: impl FnOnce(&mut AndroidConfig)) -> (tempfile::TempDir, SimAndroid) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = AndroidConfig::new(dir.path().join("phone"));
-    change(&mut config);
-    let sim = SimAndroid::start(config, "127.0.0.1:0".parse().unwrap()).unwrap();
-    (dir, sim)
+    /// Waits until the phone shows its restore confirmation.
+    fn wait_for_restore_prompt(&self) {
+        let phone = self.sim.phone();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !phone.restore_prompt_showing() {
+            assert!(Instant::now() < deadline, "the confirmation never showed");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 fn mtime(path: &Path) -> u64 {
@@ -76,35 +91,20 @@ fn pattern(len: usize, salt: u8) -> Vec<u8> {
 
 /// Every regular file under `root`: relative path → (content, mtime).
 fn tree(root: &Path) -> BTreeMap<String, (Vec<u8>, u64)> {
-    let mut out = BTreeMap::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                let relative = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(relative, (std::fs::read(&path).unwrap(), mtime(&path)));
-            }
-        }
-    }
-    out
+    regular_files(root, root)
+        .into_iter()
+        .map(|(relative, path)| (relative, (std::fs::read(&path).unwrap(), mtime(&path))))
+        .collect()
 }
 
 const SIZES: [usize; 7] = [0, 1, 65_535, 65_536, 65_537, 200_000, 3_000_000];
 
 #[test]
 fn adb_push_and_pull_files_byte_identical_with_mtimes() {
-    let (dir, sim) = start_phone(|_| {});
-    let Some(adb) = Adb::connect(&sim) else {
+    let Some(rig) = Rig::attached(|_| {}) else {
         return;
     };
-    let data = sim.phone().data_dir().to_path_buf();
+    let (dir, data) = (&rig.dir, &rig.data);
     // A phone's shared storage has its standard folders; adb pushes into "Download/".
     std::fs::create_dir_all(data.join("sdcard/Download")).unwrap();
     let local = dir.path().join("local");
@@ -116,7 +116,7 @@ fn adb_push_and_pull_files_byte_identical_with_mtimes() {
             &pattern(size, i as u8),
             1_600_000_000 + i as u64 * 1000,
         );
-        let out = adb.on_phone(&["push", source.to_str().unwrap(), "/sdcard/Download/"]);
+        let out = rig.on_phone(&["push", source.to_str().unwrap(), "/sdcard/Download/"]);
         assert!(out.status.success(), "push {name}: {}", text(&out.stderr));
         let on_phone = data.join("sdcard/Download").join(&name);
         assert_eq!(
@@ -133,7 +133,7 @@ fn adb_push_and_pull_files_byte_identical_with_mtimes() {
     for (i, size) in SIZES.into_iter().enumerate() {
         let name = format!("file-{size}.bin");
         let target = pulled.join(&name);
-        let out = adb.on_phone(&[
+        let out = rig.on_phone(&[
             "pull",
             "-a",
             &format!("/sdcard/Download/{name}"),
@@ -147,7 +147,7 @@ fn adb_push_and_pull_files_byte_identical_with_mtimes() {
         );
         assert_eq!(mtime(&target), 1_600_000_000 + i as u64 * 1000, "{name}");
     }
-    let out = adb.on_phone(&[
+    let out = rig.on_phone(&[
         "pull",
         "/storage/emulated/0/Download/file-1.bin",
         dir.path().join("one").to_str().unwrap(),
@@ -158,7 +158,7 @@ fn adb_push_and_pull_files_byte_identical_with_mtimes() {
         pattern(1, 1)
     );
     // A file that is not there.
-    let out = adb.on_phone(&[
+    let out = rig.on_phone(&[
         "pull",
         "/sdcard/nope.bin",
         dir.path().join("nope").to_str().unwrap(),
@@ -171,11 +171,10 @@ fn adb_push_and_pull_files_byte_identical_with_mtimes() {
 
 #[test]
 fn adb_push_and_pull_folders_and_adb_ls_lists_them() {
-    let (dir, sim) = start_phone(|_| {});
-    let Some(adb) = Adb::connect(&sim) else {
+    let Some(rig) = Rig::attached(|_| {}) else {
         return;
     };
-    let data = sim.phone().data_dir().to_path_buf();
+    let (dir, data) = (&rig.dir, &rig.data);
     let local = dir.path().join("Photos");
     let files = [
         ("a.jpg", 70_000),
@@ -191,12 +190,12 @@ fn adb_push_and_pull_folders_and_adb_ls_lists_them() {
             1_500_000_000 + i as u64,
         );
     }
-    let out = adb.on_phone(&["push", local.to_str().unwrap(), "/sdcard/Pictures/Photos"]);
+    let out = rig.on_phone(&["push", local.to_str().unwrap(), "/sdcard/Pictures/Photos"]);
     assert!(out.status.success(), "push: {}", text(&out.stderr));
     let sent = tree(&local);
     assert_eq!(tree(&data.join("sdcard/Pictures/Photos")), sent);
 
-    let out = adb.on_phone(&["ls", "/sdcard/Pictures/Photos/2024"]);
+    let out = rig.on_phone(&["ls", "/sdcard/Pictures/Photos/2024"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listing = text(&out.stdout);
     let names: Vec<&str> = listing
@@ -209,7 +208,7 @@ fn adb_push_and_pull_folders_and_adb_ls_lists_them() {
 
     let pulled = dir.path().join("pulled");
     std::fs::create_dir_all(&pulled).unwrap();
-    let out = adb.on_phone(&[
+    let out = rig.on_phone(&[
         "pull",
         "-a",
         "/sdcard/Pictures/Photos",
@@ -221,11 +220,10 @@ fn adb_push_and_pull_folders_and_adb_ls_lists_them() {
 
 #[test]
 fn adb_push_cannot_leave_the_phone_storage() {
-    let (dir, sim) = start_phone(|_| {});
-    let Some(adb) = Adb::connect(&sim) else {
+    let Some(rig) = Rig::attached(|_| {}) else {
         return;
     };
-    let data = sim.phone().data_dir().to_path_buf();
+    let (dir, data) = (&rig.dir, &rig.data);
     let outside = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(outside.path(), data.join("sdcard/escape")).unwrap();
     let source = dir.path().join("x.txt");
@@ -236,14 +234,14 @@ fn adb_push_cannot_leave_the_phone_storage() {
         "/sdcard/escape/sub/x",
         "/system/x",
     ] {
-        let out = adb.on_phone(&["push", source.to_str().unwrap(), target]);
+        let out = rig.on_phone(&["push", source.to_str().unwrap(), target]);
         assert!(!out.status.success(), "{target} was accepted");
     }
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
     assert!(!data.join("system/x").exists());
     assert!(!dir.path().join("etc").exists());
     // The connection is still good for a push that is allowed.
-    let out = adb.on_phone(&["push", source.to_str().unwrap(), "/sdcard/ok.txt"]);
+    let out = rig.on_phone(&["push", source.to_str().unwrap(), "/sdcard/ok.txt"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         std::fs::read(data.join("sdcard/ok.txt")).unwrap(),
@@ -262,42 +260,35 @@ fn report(data: &Path) -> serde_json::Value {
 #[test]
 fn adb_restore_of_plain_archives_with_auto_confirm() {
     for compressed in [true, false] {
-        let (dir, sim) = start_phone(|c| c.auto_confirm_restore = true);
-        let Some(adb) = Adb::connect(&sim) else {
+        let Some(rig) = Rig::attached(|c| c.auto_confirm_restore = true) else {
             return;
         };
-        let data = sim.phone().data_dir().to_path_buf();
+        let (dir, data) = (&rig.dir, &rig.data);
         let mut spec = Spec::new(Kind::AndroidAb);
         spec.ab_compressed = compressed;
         spec.files = 10;
         let ab = dir.path().join("backup.ab");
         make_backup(&spec, &ab).unwrap();
         let before = sha256(&ab);
-        let out = adb.on_phone(&["restore", ab.to_str().unwrap()]);
+        let out = rig.on_phone(&["restore", ab.to_str().unwrap()]);
         assert!(out.status.success(), "restore: {}", text(&out.stderr));
         let expected = expected_restore(&ab_contents(&std::fs::read(&ab).unwrap()));
-        assert_eq!(restored_tree(&data), expected, "compressed={compressed}");
-        assert_eq!(report(&data)["outcome"], "ok");
+        assert_eq!(restored_tree(data), expected, "compressed={compressed}");
+        assert_eq!(report(data)["outcome"], "ok");
         assert_eq!(sha256(&ab), before, "the computer's archive changed");
     }
 }
 
 #[test]
 fn adb_restore_denied_on_the_phone_restores_nothing() {
-    let (dir, sim) = start_phone(|_| {});
-    let Some(adb) = Adb::connect(&sim) else {
+    let Some(rig) = Rig::attached(|_| {}) else {
         return;
     };
-    let data = sim.phone().data_dir().to_path_buf();
+    let (dir, sim, data) = (&rig.dir, &rig.sim, &rig.data);
     let ab = dir.path().join("backup.ab");
     make_backup(&Spec::new(Kind::AndroidAb), &ab).unwrap();
-    let child = adb.spawn_on_phone(&["restore", ab.to_str().unwrap()]);
-    let phone = sim.phone();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !phone.restore_prompt_showing() {
-        assert!(Instant::now() < deadline, "the confirmation never showed");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = rig.spawn_on_phone(&["restore", ab.to_str().unwrap()]);
+    rig.wait_for_restore_prompt();
     sim.control(ControlCommand::ConfirmRestore {
         answer: Answer::Deny,
         password: None,
@@ -305,7 +296,7 @@ fn adb_restore_denied_on_the_phone_restores_nothing() {
     .unwrap();
     let _ = wait_with_deadline(child, COMMAND_DEADLINE);
     assert!(!data.join("restored").exists());
-    assert_eq!(report(&data)["outcome"], "denied");
+    assert_eq!(report(data)["outcome"], "denied");
 }
 
 /// An encrypted archive restored through real adb, the password typed on the phone's
@@ -315,11 +306,10 @@ fn adb_restore_denied_on_the_phone_restores_nothing() {
 fn adb_restore_of_an_encrypted_archive_with_the_password_typed_on_the_phone() {
     const PASSWORD: &str = "correct horse battery";
     for (typed, outcome) in [(PASSWORD, "ok"), ("wrong horse", "wrong-password")] {
-        let (dir, sim) = start_phone(|_| {});
-        let Some(adb) = Adb::connect(&sim) else {
+        let Some(rig) = Rig::attached(|_| {}) else {
             return;
         };
-        let data = sim.phone().data_dir().to_path_buf();
+        let (dir, sim, data) = (&rig.dir, &rig.sim, &rig.data);
         let mut spec = Spec::new(Kind::AndroidAb);
         spec.files = 6;
         let plain = dir.path().join("plain.ab");
@@ -329,21 +319,16 @@ fn adb_restore_of_an_encrypted_archive_with_the_password_typed_on_the_phone() {
         make_backup(&spec, &ab).unwrap();
         let before = sha256(&ab);
 
-        let child = adb.spawn_on_phone(&["restore", ab.to_str().unwrap()]);
-        let phone = sim.phone();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !phone.restore_prompt_showing() {
-            assert!(Instant::now() < deadline, "the confirmation never showed");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = rig.spawn_on_phone(&["restore", ab.to_str().unwrap()]);
+        rig.wait_for_restore_prompt();
         sim.control(ControlCommand::parse(&format!("confirm-restore {typed}")).unwrap())
             .unwrap();
         let out = wait_with_deadline(child, COMMAND_DEADLINE);
         assert!(out.status.success(), "restore: {}", text(&out.stderr));
-        assert_eq!(report(&data)["outcome"], outcome, "typed {typed:?}");
+        assert_eq!(report(data)["outcome"], outcome, "typed {typed:?}");
         if outcome == "ok" {
             let expected = expected_restore(&ab_contents(&std::fs::read(&plain).unwrap()));
-            assert_eq!(restored_tree(&data), expected);
+            assert_eq!(restored_tree(data), expected);
         } else {
             assert!(
                 !data.join("restored").exists(),
