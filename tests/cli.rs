@@ -390,3 +390,283 @@ fn a_backup_made_by_idevicebackup2_passes_deep_verify() {
         "{doc}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// `plugback pair` against the simulated iPhone, found through USBMUXD_SOCKET_ADDRESS.
+// ---------------------------------------------------------------------------------------
+
+mod pair_command {
+    use plugback_sim::control::{Answer, ControlCommand};
+    use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, TrustMode, UsbmuxdAddr};
+    use serde_json::Value;
+    use std::process::{Command, Output, Stdio};
+    use std::time::Duration;
+
+    fn sim() -> (tempfile::TempDir, SimUsbmuxd) {
+        let dir = tempfile::tempdir().unwrap();
+        let mux = SimUsbmuxd::start(
+            UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
+            &dir.path().join("usbmuxd"),
+        )
+        .unwrap();
+        (dir, mux)
+    }
+
+    fn phone_config(dir: &tempfile::TempDir, name: &str, trust: TrustMode) -> IphoneConfig {
+        let mut config = IphoneConfig::new(dir.path().join(name));
+        config.trust = trust;
+        config
+    }
+
+    /// `plugback pair ARGS` with a private home inside the simulator's folder.
+    fn pair_cmd(mux: &SimUsbmuxd, args: &[&str]) -> Command {
+        let home = mux.state_dir().with_file_name("home");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_plugback"));
+        cmd.arg("pair")
+            .args(args)
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("USBMUXD_SOCKET_ADDRESS", mux.address().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    fn text(out: &Output) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    #[test]
+    fn pair_by_udid_prefix_guides_through_the_prompt_and_exits_0() {
+        let (dir, mux) = sim();
+        let phone = mux
+            .add_iphone(phone_config(&dir, "phone", TrustMode::Prompt))
+            .unwrap();
+        let child = pair_cmd(&mux, &[&phone.udid()[..12], "--timeout", "60"])
+            .spawn()
+            .unwrap();
+        // Answer once the prompt has been asked for.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !phone
+            .control(ControlCommand::Status)
+            .unwrap()
+            .contains("prompt=showing")
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        phone
+            .control(ControlCommand::Trust(Answer::Accept))
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{said}");
+        assert!(said.contains("Unlock your iPhone and tap Trust"), "{said}");
+        assert!(said.contains("Paired"), "{said}");
+        assert!(
+            mux.state_dir()
+                .join(format!("{}.plist", phone.udid()))
+                .is_file()
+        );
+    }
+
+    #[test]
+    fn a_denial_exits_1_with_json_and_an_unknown_phone_exits_2() {
+        let (dir, mux) = sim();
+        let phone = mux
+            .add_iphone(phone_config(&dir, "phone", TrustMode::Deny))
+            .unwrap();
+        let out = pair_cmd(&mux, &[phone.udid(), "--json"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["outcome"], "trust-denied");
+        assert_eq!(doc["state"], "device-trust-denied");
+        assert_eq!(doc["device"], phone.udid());
+
+        let out = pair_cmd(&mux, &["FFFF", "--json"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["error"]["code"], "device-not-found");
+    }
+
+    #[test]
+    fn an_unanswered_prompt_exits_1_after_the_timeout() {
+        let (dir, mux) = sim();
+        let phone = mux
+            .add_iphone(phone_config(&dir, "phone", TrustMode::Prompt))
+            .unwrap();
+        let out = pair_cmd(&mux, &[phone.udid(), "--timeout", "2"])
+            .output()
+            .unwrap();
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{said}");
+        assert!(said.contains("tap Trust"), "{said}");
+        assert!(said.contains("did not answer within"), "{said}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// `plugback devices` with a simulated iPhone (USBMUXD_SOCKET_ADDRESS) and a simulated
+// Android phone behind a private adb server (ANDROID_ADB_SERVER_PORT, own HOME).
+// ---------------------------------------------------------------------------------------
+
+mod devices_command {
+    use super::peer_tool;
+    use plugback_sim::android::{AndroidConfig, SimAndroid};
+    use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, UsbmuxdAddr};
+    use serde_json::Value;
+    use std::path::Path;
+    use std::process::{Command, Output, Stdio};
+    use std::time::{Duration, Instant};
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    fn with_env(cmd: &mut Command, home: &Path, mux: &str, adb_port: u16) {
+        cmd.env("HOME", home)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("TMPDIR", home)
+            .env("USBMUXD_SOCKET_ADDRESS", mux)
+            .env("ANDROID_ADB_SERVER_PORT", adb_port.to_string())
+            .env("ADB_MDNS", "0")
+            .env("ADB_EMU", "0")
+            .env("ADB_USB", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+    }
+
+    fn text(out: &Output) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    #[test]
+    fn devices_json_lists_both_phones_with_identity_battery_and_storage() {
+        let Some(adb) = peer_tool("adb") else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mux = SimUsbmuxd::start(
+            UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
+            &dir.path().join("usbmuxd"),
+        )
+        .unwrap();
+        let mut iphone = IphoneConfig::new(dir.path().join("iphone"));
+        iphone.battery_percent = 64;
+        iphone.charging = true;
+        let iphone = mux.add_iphone(iphone).unwrap();
+        let mut android = AndroidConfig::new(dir.path().join("android"));
+        android.battery_percent = 41;
+        android.temperature_c = 33.5;
+        let android = SimAndroid::start(android, "127.0.0.1:0".parse().unwrap()).unwrap();
+        let mux_address = mux.address().to_string();
+        let adb_port = free_port();
+        let run_adb = |args: &[&str]| {
+            let mut cmd = Command::new(&adb);
+            cmd.args(args);
+            with_env(&mut cmd, &home, &mux_address, adb_port);
+            cmd.output().unwrap()
+        };
+        let serial = android.address().to_string();
+        run_adb(&["start-server"]);
+        run_adb(&["connect", &serial]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !String::from_utf8_lossy(&run_adb(&["devices"]).stdout)
+            .contains(&format!("{serial}\tdevice"))
+        {
+            assert!(Instant::now() < deadline, "adb never attached the phone");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let plugback = |args: &[&str]| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_plugback"));
+            cmd.args(args);
+            with_env(&mut cmd, &home, &mux_address, adb_port);
+            cmd.output().unwrap()
+        };
+        // Trust first, so the iPhone can be read in full.
+        let paired = plugback(&["pair", iphone.udid(), "--timeout", "30"]);
+        assert_eq!(paired.status.code(), Some(0), "{}", text(&paired));
+
+        let out = plugback(&["devices", "--json"]);
+        run_adb(&["kill-server"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let devices = doc["devices"].as_array().unwrap();
+        let find = |id: &str| {
+            devices
+                .iter()
+                .find(|d| d["id"] == id)
+                .unwrap_or_else(|| panic!("{id} missing: {doc}"))
+        };
+        let ios = find(iphone.udid());
+        assert_eq!(ios["platform"], "ios", "{ios}");
+        assert_eq!(ios["state"], "ready", "{ios}");
+        assert_eq!(ios["model"], "iPhone 14 Pro", "{ios}");
+        assert_eq!(ios["os_version"], "18.1", "{ios}");
+        assert_eq!(ios["battery"]["level"], 64, "{ios}");
+        assert_eq!(ios["battery"]["charging"], true, "{ios}");
+        assert!(ios["storage"]["free_bytes"].as_u64().unwrap() > 0, "{ios}");
+        assert_eq!(ios["link"]["speed_mbps"], 480, "{ios}");
+        let droid = find(&serial);
+        assert_eq!(droid["platform"], "android", "{droid}");
+        assert_eq!(droid["state"], "ready", "{droid}");
+        assert_eq!(droid["model"], "Pixel 8", "{droid}");
+        assert_eq!(droid["os_version"], "14", "{droid}");
+        assert_eq!(droid["battery"]["level"], 41, "{droid}");
+        assert_eq!(droid["battery"]["temperature_c"], 33.5, "{droid}");
+        assert!(
+            droid["storage"]["total_bytes"].as_u64().unwrap() > 0,
+            "{droid}"
+        );
+        assert_eq!(doc["unavailable"].as_array().unwrap().len(), 0, "{doc}");
+    }
+
+    #[test]
+    fn devices_says_what_is_missing_when_no_service_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_plugback"));
+        cmd.args(["devices", "--json"]);
+        // Nothing listens on either port, and no adb can be found to start a server.
+        with_env(
+            &mut cmd,
+            &home,
+            &format!("127.0.0.1:{}", free_port()),
+            free_port(),
+        );
+        cmd.env("PATH", dir.path());
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let codes: Vec<&str> = doc["unavailable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["usbmuxd-unavailable", "adb-unavailable"], "{doc}");
+        for entry in doc["unavailable"].as_array().unwrap() {
+            assert!(
+                entry["fix"].as_str().is_some_and(|f| !f.is_empty()),
+                "{entry}"
+            );
+        }
+    }
+}

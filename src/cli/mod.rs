@@ -4,9 +4,11 @@
 //! 2 the command could not run.
 
 mod backups;
+mod devices;
 mod explain;
 mod info;
 mod output;
+mod pair;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +58,10 @@ pub enum Command {
         /// A code such as `blob-missing`, or words to search for.
         query: Vec<String>,
     },
+    /// Pair this computer with an iPhone: it asks "Trust This Computer?" on the phone.
+    Pair(pair::PairArgs),
+    /// The phones plugged into this computer: identity, state, battery, storage, link.
+    Devices(devices::DevicesArgs),
 }
 
 /// Runs a command and returns the process exit code.
@@ -65,5 +71,7 @@ pub fn run(command: Command, dirs: &[PathBuf]) -> i32 {
         Command::Info { path, json } => info::run(&path, json),
         Command::Verify(args) => verify::run(&args),
         Command::Explain { query } => explain::run(&query.join(" ")),
+        Command::Pair(args) => pair::run(&args),
+        Command::Devices(args) => devices::run(&args),
     }
 }

@@ -181,6 +181,171 @@ pub const CATALOG: &[Explanation] = &[
         "The check was stopped before it finished. Nothing was changed.",
         "Start it again when you are ready.",
     ),
+    // Device layer: Android
+    entry(
+        "adb-unavailable",
+        "Android phones cannot be reached",
+        "Plugback talks to Android phones through Android's adb server, which is not running, and no adb program was found to start it.",
+        "Install Android's platform tools (the adb program): on Linux the package is usually called adb or android-tools-adb; on Windows and macOS download Google's SDK Platform-Tools. Then make sure adb is on the PATH or set its location in Plugback's settings, and try again.",
+    ),
+    entry(
+        "device-unauthorized",
+        "The phone has not allowed this computer yet",
+        "The phone is connected, but USB debugging for this computer has not been allowed on the phone, so nothing can be read from it.",
+        "Unlock the phone and tap Allow on 'Allow USB debugging?'. If no prompt appears, open Developer options, tap Revoke USB debugging authorizations, and plug the cable in again.",
+    ),
+    entry(
+        "device-offline",
+        "The phone is connected but not answering",
+        "The computer sees the phone, but the phone does not answer over USB debugging. A loose or charge-only cable, a hub, USB tethering or a sleeping phone can cause this.",
+        "Unlock the phone, unplug the cable and plug it in again, preferably straight into the computer. If it stays offline, turn USB debugging off and on in Developer options, or restart the phone.",
+    ),
+    entry(
+        "device-no-permissions",
+        "This computer may not open the phone",
+        "The phone is plugged in, but your account is not allowed to open its USB device. On Linux this means the udev rules for Android phones are missing or your account is not in the plugdev group.",
+        "On Linux, install the Android udev rules (the android-sdk-platform-tools-common or android-udev-rules package), add your account to the plugdev group (sudo usermod -aG plugdev $USER), log out and back in, then unplug the phone and plug it in again.",
+    ),
+    entry(
+        "device-recovery",
+        "The phone is in recovery mode",
+        "The phone started into its recovery screen instead of Android, so its data cannot be reached.",
+        "Choose Reboot system now on the phone's recovery screen and wait for Android to start, then unlock the phone.",
+    ),
+    entry(
+        "device-sideload",
+        "The phone is waiting for a system update",
+        "The phone is in sideload mode, where it only accepts an update package. Its data cannot be reached in this mode.",
+        "Cancel sideload on the phone (or choose Reboot system now) and wait for Android to start, then unlock the phone.",
+    ),
+    entry(
+        "device-bootloader",
+        "The phone is in its bootloader",
+        "The phone shows its bootloader (fastboot) screen instead of Android, so its data cannot be reached.",
+        "Choose Start (or Reboot) on the phone with its volume and power buttons and wait for Android to start, then unlock the phone.",
+    ),
+    entry(
+        "device-other-state",
+        "The phone is not ready yet",
+        "Android's adb server reports the phone in a state Plugback cannot work with yet, such as connecting or authorizing.",
+        "Wait a few seconds with the phone unlocked. If the state does not change, unplug the cable and plug it in again.",
+    ),
+    // Device layer: iPhone
+    entry(
+        "usbmuxd-unavailable",
+        "iPhones cannot be reached",
+        "Plugback talks to iPhones through usbmuxd, the small system service that handles iPhones on USB. It is not running on this computer, or it is not installed.",
+        if cfg!(windows) {
+            "Install Apple Devices from the Microsoft Store (or iTunes): it brings the Apple Mobile Device Service. Then make sure that service is started (Services, Apple Mobile Device Service, Start), plug the iPhone in and try again."
+        } else if cfg!(target_os = "macos") {
+            "usbmuxd is part of macOS and normally always runs. Unplug the iPhone and plug it in again; if that does not help, restart the Mac."
+        } else {
+            "If usbmuxd is not installed, install it (sudo apt install usbmuxd, or your distribution's usbmuxd package). If it is installed, plug the iPhone in, which starts it, or run sudo systemctl start usbmuxd. Then try again."
+        },
+    ),
+    entry(
+        "device-timeout",
+        "The phone stopped answering",
+        "The phone, or the service that talks to it, did not answer in time. A phone that locked itself, a loose cable or a busy computer can cause this.",
+        "Unlock the phone and keep it unlocked, check the cable is firmly in (straight into the computer, not through a hub), and try again.",
+    ),
+    entry(
+        "device-protocol",
+        "The phone gave an answer Plugback does not understand",
+        "A reply from the phone or from the service that talks to it did not follow the expected format. A different program may be answering in its place, or the connection was cut mid-reply.",
+        "Unplug the phone and plug it in again, then try again. If it keeps happening, restart the computer so the phone services start fresh.",
+    ),
+    entry(
+        "device-not-found",
+        "The phone is not connected",
+        "Plugback cannot see the phone asked for: it is unplugged, or its cable only charges.",
+        "Plug the phone in with a data cable, unlock it, and check it appears in Plugback's device list. Use the id Plugback lists for it.",
+    ),
+    entry(
+        "device-refused",
+        "The phone refused",
+        "The phone answered, but would not do what was asked, usually because it does not trust this computer yet or because it is locked.",
+        "Unlock the phone. If it asks whether to trust this computer, tap Trust. If it still refuses, pair it again with Plugback.",
+    ),
+    entry(
+        "device-key",
+        "A pairing key cannot be read or written",
+        "Plugback keeps keys that let a phone recognise this computer (the adb key, iPhone pair records). One of them could not be read or saved.",
+        "Check that the disk is not full and that your account may write to its home folder, then try again. Pairing again creates a new key.",
+    ),
+    entry(
+        "device-io",
+        "The connection to the phone failed",
+        "Reading from or writing to the phone's connection failed, often because the phone was unplugged or went to sleep.",
+        "Plug the phone in again, unlock it and try again. A different cable or USB port helps if it keeps happening.",
+    ),
+    entry(
+        "device-ready",
+        "The phone is ready",
+        "The phone trusts this computer and everything Plugback needs can be read from it.",
+        "Nothing is needed. Keep the phone plugged in while Plugback works.",
+    ),
+    entry(
+        "device-not-paired",
+        "The iPhone is not paired with this computer",
+        "The iPhone is plugged in, but it has not been asked to trust this computer yet (or has forgotten it), so only its name, model and iOS version can be read.",
+        "Pair it: unlock the iPhone, start pairing in Plugback (plugback pair), and tap Trust on the iPhone when it asks.",
+    ),
+    entry(
+        "device-trust-pending",
+        "The iPhone is asking whether to trust this computer",
+        "\"Trust This Computer?\" is showing on the iPhone, and Plugback waits for the answer.",
+        "Unlock your iPhone and tap Trust, then enter the iPhone's passcode if it asks.",
+    ),
+    entry(
+        "device-trust-denied",
+        "The iPhone does not trust this computer",
+        "Don't Trust was tapped on the iPhone, so it will not share anything with this computer.",
+        "Unplug the iPhone and plug it in again, unlock it, and tap Trust this time. If it no longer asks, open Settings, General, Transfer or Reset iPhone, Reset, Reset Location & Privacy, then plug it in again.",
+    ),
+    entry(
+        "device-passcode-locked",
+        "The iPhone is locked",
+        "The iPhone is locked with its passcode, and it only asks whether to trust a computer once it is unlocked.",
+        "Unlock the iPhone with its passcode and keep it on the home screen, then try again.",
+    ),
+    // Device layer: USB presence
+    entry(
+        "usb-unavailable",
+        "Plugback cannot see this computer's USB ports",
+        "This computer does not let Plugback look at its USB devices, for example inside a container or a sandbox, or without permission. Phones still work through their own services, but Plugback cannot check the cable's speed or spot a phone with USB debugging off.",
+        "Nothing is needed to back up or restore. To get cable checks, run Plugback directly on the computer rather than in a container or sandbox; on Linux, make sure /sys/bus/usb exists and is readable.",
+    ),
+    entry(
+        "usb-debugging-off",
+        "USB debugging is off, or the cable only charges",
+        "An Android phone is plugged in and shows up on USB, but without its USB debugging connection, so Plugback cannot talk to it.",
+        "On the phone, open Settings, About phone, and tap Build number seven times to unlock Developer options. Then open Developer options, turn on USB debugging, and plug the cable in again. If it is already on, pull down the notification shade, tap the USB notification and choose File transfer, or try a data cable: some cables only charge.",
+    ),
+    entry(
+        "usb-iphone-no-usbmux",
+        "The iPhone is on USB but its data link is not switched on",
+        "The iPhone is plugged in, but usbmuxd, the service that opens the iPhone's data link, has not taken it over. It is usually not running.",
+        if cfg!(windows) {
+            "Install Apple Devices from the Microsoft Store (or iTunes) and make sure the Apple Mobile Device Service is started. Then unplug the iPhone and plug it in again."
+        } else if cfg!(target_os = "macos") {
+            "Unplug the iPhone and plug it in again. If it keeps happening, restart the Mac."
+        } else {
+            "Install usbmuxd if it is missing (sudo apt install usbmuxd, or your distribution's package), or start it with sudo systemctl start usbmuxd. Then unplug the iPhone and plug it in again."
+        },
+    ),
+    entry(
+        "usb-autosuspend-auto",
+        "The computer may put the phone's USB port to sleep",
+        "The computer's power saving is allowed to suspend the phone's USB connection when it looks idle. During a long backup or restore this can cut the connection.",
+        "Keep the computer on mains power during a restore. On Linux, turn autosuspend off for the phone: echo on | sudo tee /sys/bus/usb/devices/<port>/power/control (Plugback shows the port), or set usbcore.autosuspend=-1 on the kernel command line for good.",
+    ),
+    entry(
+        "usb-slow-link",
+        "The phone is connected at USB 1 speed",
+        "The phone and the computer agreed on 12 Mbit/s or less, about forty times slower than USB 2. A worn or charge-oriented cable, an old hub or a front-panel port usually causes this. A large backup or restore would take many hours.",
+        "Use a different cable, preferably the one that came with the phone, and plug it straight into a port at the back of the computer, not into a hub or keyboard. Then plug the phone in again.",
+    ),
 ];
 
 /// The explanation for a code, if Plugback has one.

@@ -8,6 +8,7 @@
 
 pub mod backup;
 pub mod cancel;
+pub mod device;
 pub mod explain;
 pub mod secret;
 pub mod settings;

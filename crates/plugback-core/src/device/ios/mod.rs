@@ -1,0 +1,32 @@
+//! The iPhone transport: usbmuxd for the list of phones and their attach/detach events,
+//! lockdown (through the pinned `idevice` crate) for identity, battery, storage and
+//! pairing.
+//!
+//! Everything is async on tokio; every wait has a deadline ([`Usbmuxd::reply_timeout`] for
+//! one reply) and ends early on a [`crate::cancel::CancelToken`]. [`block_on`] runs one of
+//! these calls from code without a runtime (the command line, a worker thread).
+
+mod address;
+mod list;
+mod lockdown;
+mod mux;
+mod pair;
+mod read;
+mod wait;
+
+pub use address::{ADDRESS_VARIABLE, MuxAddress, linux_advice, usbmuxd_advice};
+pub use list::{list, watch};
+pub use mux::Usbmuxd;
+pub use pair::{PairOutcome, pair, pair_once};
+pub use read::read;
+
+use crate::device::DeviceError;
+use std::future::Future;
+
+/// Runs `work` on a private single-threaded tokio runtime and returns its result.
+pub fn block_on<T>(work: impl Future<Output = Result<T, DeviceError>>) -> Result<T, DeviceError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(work)
+}

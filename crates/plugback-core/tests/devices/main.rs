@@ -1,0 +1,11 @@
+//! The device layer against the simulated phones (and, for Android, a private adb server).
+//!
+//! Tests that need a tool that is not installed print a notice and pass, unless
+//! PLUGBACK_REQUIRE_PEERS=1 (as in CI), where they fail.
+
+mod common;
+mod ios;
+
+// Android: a private adb server per test, and the transport's tests.
+mod adb_server;
+mod android;

@@ -1,0 +1,167 @@
+//! `plugback devices [--json] [--watch]`: the phones plugged into this computer, both
+//! platforms, with identity, state, battery, storage and link.
+
+use super::output::{outln, print_error, print_json};
+use super::{EXIT_CANNOT_RUN, EXIT_OK};
+use plugback_core::cancel::CancelToken;
+use plugback_core::device::snapshot::{self, Snapshot, Sources};
+use plugback_core::device::usb::Presence;
+use plugback_core::device::{Device, DeviceEvent, Platform};
+use plugback_core::explain;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct DevicesArgs {
+    /// Print JSON: one document, or with --watch one event a line.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep watching, and print each phone as it is plugged in, changes or leaves.
+    #[arg(long)]
+    pub watch: bool,
+}
+
+/// How often --watch looks again. A second: what a person plugging a cable expects.
+const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+pub fn run(args: &DevicesArgs) -> i32 {
+    let sources = Sources::from_env();
+    let cancel = CancelToken::new();
+    let first = snapshot::snapshot(&sources, &cancel);
+    if !args.watch {
+        return print_snapshot(&first, args.json);
+    }
+    let mut known: Vec<Device> = Vec::new();
+    let mut snap = first;
+    loop {
+        for event in snapshot::diff(&known, &snap.devices) {
+            print_event(&event, args.json);
+        }
+        known = snap.devices;
+        std::thread::sleep(WATCH_INTERVAL);
+        snap = snapshot::snapshot(&sources, &cancel);
+    }
+}
+
+fn print_snapshot(snap: &Snapshot, json: bool) -> i32 {
+    let everything_failed = snap.unavailable.len() == 2;
+    if json {
+        print_json(&json!({
+            "devices": snap.devices.iter().map(device_json).collect::<Vec<_>>(),
+            "unavailable": snap.unavailable.iter().map(|(platform, err)| json!({
+                "platform": platform,
+                "code": err.code(),
+                "message": err.to_string(),
+                "fix": explain::explain(err.code()).map(|e| e.what_to_do),
+            })).collect::<Vec<_>>(),
+            "usb": match &snap.usb {
+                Some(Presence::Unavailable { reason }) => json!({
+                    "available": false,
+                    "code": "usb-unavailable",
+                    "reason": reason,
+                }),
+                _ => json!({"available": true}),
+            },
+        }));
+    } else {
+        if snap.devices.is_empty() {
+            outln!("No phone is connected.");
+        }
+        for device in &snap.devices {
+            outln!("{}", one_line(device));
+            if let Some(entry) = explain::explain(device.state.code())
+                && device.state.code() != "device-ready"
+            {
+                outln!("    {}", entry.what_to_do);
+            }
+        }
+        for (platform, err) in &snap.unavailable {
+            let what = match platform {
+                Platform::Ios => "iPhones",
+                Platform::Android => "Android phones",
+            };
+            print_error(err.code(), &format!("{what} cannot be seen: {err}"));
+        }
+    }
+    if everything_failed {
+        EXIT_CANNOT_RUN
+    } else {
+        EXIT_OK
+    }
+}
+
+fn print_event(event: &DeviceEvent, json: bool) {
+    let (kind, device, id) = match event {
+        DeviceEvent::Attached(d) => ("attached", Some(d), d.id.as_str()),
+        DeviceEvent::Changed(d) => ("changed", Some(d), d.id.as_str()),
+        DeviceEvent::Detached { id, .. } => ("detached", None, id.as_str()),
+    };
+    if json {
+        print_json(&json!({
+            "event": kind,
+            "id": id,
+            "device": device.map(device_json),
+        }));
+    } else {
+        match device {
+            Some(d) => outln!("{kind}: {}", one_line(d)),
+            None => outln!("{kind}: {id}"),
+        }
+    }
+}
+
+/// The JSON shape scripts rely on.
+fn device_json(d: &Device) -> Value {
+    json!({
+        "id": d.id,
+        "platform": d.platform,
+        "name": d.name,
+        "model": d.model,
+        "os_version": d.os_version,
+        "state": d.state.name(),
+        "battery": {
+            "level": d.battery.level,
+            "charging": d.battery.charging,
+            "temperature_c": d.battery.temperature_c,
+        },
+        "storage": {
+            "free_bytes": d.storage.free_bytes,
+            "total_bytes": d.storage.total_bytes,
+        },
+        "link": {
+            "speed_mbps": d.link.speed_mbps,
+            "via_hub": d.link.via_hub,
+        },
+    })
+}
+
+fn one_line(d: &Device) -> String {
+    let platform = match d.platform {
+        Platform::Ios => "iPhone",
+        Platform::Android => "Android",
+    };
+    let mut parts = vec![format!(
+        "{} ({platform}{})",
+        d.name.as_deref().or(d.model.as_deref()).unwrap_or(&d.id),
+        d.os_version
+            .as_deref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default()
+    )];
+    parts.push(d.state.name().to_string());
+    if let Some(level) = d.battery.level {
+        let charging = if d.battery.charging == Some(true) {
+            ", charging"
+        } else {
+            ""
+        };
+        parts.push(format!("battery {level}%{charging}"));
+    }
+    if let Some(free) = d.storage.free_bytes {
+        parts.push(format!("{} free", crate::text::human_bytes(free)));
+    }
+    if let Some(speed) = d.link.speed_mbps {
+        parts.push(format!("{speed} Mb/s"));
+    }
+    format!("{}  {}", d.id, parts.join(", "))
+}
