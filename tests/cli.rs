@@ -299,20 +299,7 @@ fn a_closed_pipe_stops_quietly_without_a_panic() {
 /// Finds a real third-party tool; without it the test prints a notice and passes, unless
 /// PLUGBACK_REQUIRE_PEERS=1 (as in CI), where it fails.
 fn peer_tool(tool: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(tool))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        assert_ne!(
-            std::env::var("PLUGBACK_REQUIRE_PEERS").as_deref(),
-            Ok("1"),
-            "{tool} is required (PLUGBACK_REQUIRE_PEERS=1) but is not on the PATH"
-        );
-        eprintln!("notice: {tool} is not installed; skipping this test");
-    }
-    found
+    plugback_sim::peers::require_tool(tool)
 }
 
 /// A backup that a phone makes through libimobiledevice's own tool is a backup Plugback

@@ -10,5 +10,6 @@ pub mod fault;
 pub mod fingerprint;
 pub mod iphone;
 pub mod make_backup;
+pub mod peers;
 
 pub use fingerprint::tree_hashes;

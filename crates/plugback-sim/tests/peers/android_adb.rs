@@ -208,7 +208,19 @@ fn the_debugging_prompt_keeps_the_host_unauthorized_until_allowed() {
     drop(sim);
     let mut config = AndroidConfig::new(dir.path().to_path_buf());
     config.auth = AuthMode::Prompt;
-    let again = SimAndroid::start(config, address).unwrap();
+    // The port was the system's choice: until the phone listens again, another test's
+    // outgoing connection may briefly hold it, so the restart retries for a while.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let again = loop {
+        match SimAndroid::start(config.clone(), address) {
+            Ok(sim) => break sim,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("restarting the phone on {address}: {e}; retrying");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("the phone cannot listen on {address} again: {e}"),
+        }
+    };
     adb.attach(&serial);
     let status = again.control(ControlCommand::Status).unwrap();
     assert!(status.contains("auth_prompt=false"), "{status}");
