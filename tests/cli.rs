@@ -296,21 +296,16 @@ fn a_closed_pipe_stops_quietly_without_a_panic() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-/// Finds a real third-party tool; without it the test prints a notice and passes, unless
-/// PLUGBACK_REQUIRE_PEERS=1 (as in CI), where it fails.
-fn peer_tool(tool: &str) -> Option<PathBuf> {
-    plugback_sim::peers::require_tool(tool)
-}
-
 /// A backup that a phone makes through libimobiledevice's own tool is a backup Plugback
 /// accepts: the simulated iPhone uploads its storage to `idevicebackup2 backup`, and deep
 /// verify reads every file of the result.
 #[test]
 fn a_backup_made_by_idevicebackup2_passes_deep_verify() {
     use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, UsbmuxdAddr};
-    let (Some(idevicepair), Some(idevicebackup2)) =
-        (peer_tool("idevicepair"), peer_tool("idevicebackup2"))
-    else {
+    let (Some(idevicepair), Some(idevicebackup2)) = (
+        plugback_sim::peers::require_tool("idevicepair"),
+        plugback_sim::peers::require_tool("idevicebackup2"),
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -504,9 +499,9 @@ mod pair_command {
 // ---------------------------------------------------------------------------------------
 
 mod devices_command {
-    use super::peer_tool;
     use plugback_sim::android::{AndroidConfig, SimAndroid};
     use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, UsbmuxdAddr};
+    use plugback_sim::peers::require_tool;
     use serde_json::Value;
     use std::path::Path;
     use std::process::{Command, Output, Stdio};
@@ -545,7 +540,7 @@ mod devices_command {
 
     #[test]
     fn devices_json_lists_both_phones_with_identity_battery_and_storage() {
-        let Some(adb) = peer_tool("adb") else { return };
+        let Some(adb) = require_tool("adb") else { return };
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();

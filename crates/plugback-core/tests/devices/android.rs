@@ -1,7 +1,6 @@
 //! The Android transport against the simulated phone, attached to a private adb server
 //! (own HOME and port; no USB, mDNS or emulator scan) with `adb connect`.
 
-use crate::adb_server::{AdbServer, free_port};
 use base64::Engine as _;
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::android::key::android_public_key;
@@ -10,6 +9,7 @@ use plugback_core::device::{DeviceError, DeviceEvent, DeviceState};
 use plugback_core::explain::explain;
 use plugback_sim::android::{AndroidConfig, AuthMode, SimAndroid};
 use plugback_sim::control::{Answer, ControlCommand};
+use plugback_sim::peers::{AdbServer, free_port};
 use rsa::pkcs8::DecodePrivateKey;
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -233,7 +233,7 @@ fn no_server_and_no_adb_is_adb_unavailable_with_a_fix() {
 
 #[test]
 fn no_server_but_an_adb_program_starts_the_server() {
-    let Some(adb) = crate::common::require_tool("adb") else {
+    let Some(adb) = plugback_sim::peers::require_tool("adb") else {
         return;
     };
     let home = tempfile::tempdir().unwrap();
@@ -349,7 +349,7 @@ fn our_public_key_format_matches_the_one_adb_writes() {
 
 #[test]
 fn a_key_plugback_made_is_used_by_adb_and_remembered_by_the_phone() {
-    let Some(_) = crate::common::require_tool("adb") else {
+    let Some(_) = plugback_sim::peers::require_tool("adb") else {
         return;
     };
     let home = tempfile::tempdir().unwrap();

@@ -3,9 +3,7 @@
 //! Tests that need a tool that is not installed print a notice and pass, unless
 //! PLUGBACK_REQUIRE_PEERS=1 (as in CI), where they fail.
 
-mod common;
 mod ios;
 
-// Android: a private adb server per test, and the transport's tests.
-mod adb_server;
+// Android (a private adb server per test comes from `plugback_sim::peers`).
 mod android;

@@ -4,9 +4,9 @@
 //! check drives the phone directly with the `adb_client` crate, which speaks the oldest
 //! protocol version and verifies checksums.
 
-use crate::adb_server::{AdbServer, UP_DEADLINE, text};
 use plugback_sim::android::{AndroidConfig, AuthMode, SimAndroid, text_manifest_apk};
 use plugback_sim::control::{Answer, ControlCommand};
+use plugback_sim::peers::{AdbServer, UP_DEADLINE, text};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};

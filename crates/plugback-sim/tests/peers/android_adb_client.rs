@@ -4,12 +4,12 @@
 //! checks are the ones the adb command line passes: identity and battery, byte-identical
 //! push and pull, an install, the "Allow USB debugging?" prompt, and a pulled cable.
 
-use crate::adb_server::AdbServer;
 use adb_client::ADBDeviceExt;
 use adb_client::server::{ADBServer, DeviceState};
 use adb_client::tcp::ADBTcpDevice;
 use plugback_sim::android::{AndroidConfig, AuthMode, SimAndroid, text_manifest_apk};
 use plugback_sim::control::{Answer, ControlCommand};
+use plugback_sim::peers::AdbServer;
 use std::net::SocketAddrV4;
 use std::path::Path;
 use std::time::{Duration, Instant};

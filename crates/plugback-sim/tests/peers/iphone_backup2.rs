@@ -2,12 +2,12 @@
 //! `idevicebackup2` (libimobiledevice 1.3.0): restores of generated backups, the phone's
 //! refusals, an unplug mid-restore, hostile paths, and a backup made by the phone.
 
-use crate::common::require_tool;
 use crate::iphone_tools::{Ran, Rig};
 use plugback_sim::fault::Fault;
 use plugback_sim::iphone::restore_check::{expected_files, files_under};
 use plugback_sim::iphone::{IphoneConfig, SimIphone};
 use plugback_sim::make_backup::{Kind, Spec, make_backup};
+use plugback_sim::peers::require_tool;
 use plugback_sim::tree_hashes;
 use std::collections::BTreeMap;
 use std::fs;

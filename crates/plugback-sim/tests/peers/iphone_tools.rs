@@ -1,9 +1,9 @@
 //! The simulated iPhone against libimobiledevice's own tools: idevice_id, ideviceinfo and
 //! idevicepair, pointed at the simulator with USBMUXD_SOCKET_ADDRESS.
 
-use crate::common::require_tool;
 use plugback_sim::control::{Answer, ControlCommand};
 use plugback_sim::iphone::{IphoneConfig, SimIphone, SimUsbmuxd, TrustMode, UsbmuxdAddr};
+use plugback_sim::peers::require_tool;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -4,11 +4,9 @@
 //! Tests that need a tool that is not installed print a notice and pass, unless
 //! PLUGBACK_REQUIRE_PEERS=1 (as in CI), where they fail.
 
-mod adb_server;
 mod android_adb;
 mod android_adb_client;
 mod android_sync;
-mod common;
 mod iphone_backup2;
 mod iphone_idevice;
 mod iphone_idevice_restore;

@@ -114,21 +114,11 @@ impl SmartSocket {
     /// Waits up to `wait` for the next byte to arrive without consuming it: true when one
     /// is there, false when the wait ended first. The end of the stream is an error.
     pub fn wait_readable(&mut self, wait: Duration) -> Result<bool, DeviceError> {
-        let end = Instant::now() + wait;
         let mut probe = [0u8; 1];
-        loop {
-            self.check_cancel()?;
-            let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(false);
-            }
-            self.stream.set_read_timeout(Some(left.min(CANCEL_POLL)))?;
-            match self.stream.peek(&mut probe) {
-                Ok(0) => return Err(self.closed()),
-                Ok(_) => return Ok(true),
-                Err(e) if is_timeout(&e) || e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
+        match self.until(Instant::now() + wait, |stream| stream.peek(&mut probe))? {
+            None => Ok(false),
+            Some(0) => Err(self.closed()),
+            Some(_) => Ok(true),
         }
     }
 
@@ -151,20 +141,10 @@ impl SmartSocket {
         let end = Instant::now() + self.timeout;
         let mut filled = 0;
         while filled < buf.len() {
-            self.check_cancel()?;
-            let left = end.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(DeviceError::Timeout {
-                    what: self.peer.clone(),
-                    after: self.timeout,
-                });
-            }
-            self.stream.set_read_timeout(Some(left.min(CANCEL_POLL)))?;
-            match self.stream.read(&mut buf[filled..]) {
-                Ok(0) => return Err(self.closed()),
-                Ok(n) => filled += n,
-                Err(e) if is_timeout(&e) || e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
+            match self.until(end, |stream| stream.read(&mut buf[filled..]))? {
+                None => return Err(self.timed_out()),
+                Some(0) => return Err(self.closed()),
+                Some(n) => filled += n,
             }
         }
         Ok(())
@@ -174,21 +154,36 @@ impl SmartSocket {
     /// long as the timeout.
     pub fn read_some(&mut self, buf: &mut [u8]) -> Result<usize, DeviceError> {
         let end = Instant::now() + self.timeout;
+        self.until(end, |stream| stream.read(buf))?
+            .ok_or_else(|| self.timed_out())
+    }
+
+    /// Runs `io` on the socket until it succeeds (Some) or `end` passes (None), waking at
+    /// least every [`CANCEL_POLL`] so a cancel is seen without waiting for the peer.
+    fn until<T>(
+        &mut self,
+        end: Instant,
+        mut io: impl FnMut(&mut TcpStream) -> std::io::Result<T>,
+    ) -> Result<Option<T>, DeviceError> {
         loop {
             self.check_cancel()?;
             let left = end.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(DeviceError::Timeout {
-                    what: self.peer.clone(),
-                    after: self.timeout,
-                });
+                return Ok(None);
             }
             self.stream.set_read_timeout(Some(left.min(CANCEL_POLL)))?;
-            match self.stream.read(buf) {
-                Ok(n) => return Ok(n),
+            match io(&mut self.stream) {
+                Ok(value) => return Ok(Some(value)),
                 Err(e) if is_timeout(&e) || e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+
+    fn timed_out(&self) -> DeviceError {
+        DeviceError::Timeout {
+            what: self.peer.clone(),
+            after: self.timeout,
         }
     }
 

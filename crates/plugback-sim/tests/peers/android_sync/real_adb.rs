@@ -2,10 +2,10 @@
 //! simulated phone.
 
 use super::{ab_contents, expected_restore, regular_files, restored_tree};
-use crate::adb_server::{AdbServer, COMMAND_DEADLINE, text, wait_with_deadline};
 use plugback_sim::android::{AndroidConfig, SimAndroid};
 use plugback_sim::control::{Answer, ControlCommand};
 use plugback_sim::make_backup::{Kind, Spec, make_backup};
+use plugback_sim::peers::{AdbServer, COMMAND_DEADLINE, text, wait_with_deadline};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::FileTimes;
