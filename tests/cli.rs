@@ -540,7 +540,9 @@ mod devices_command {
 
     #[test]
     fn devices_json_lists_both_phones_with_identity_battery_and_storage() {
-        let Some(adb) = require_tool("adb") else { return };
+        let Some(adb) = require_tool("adb") else {
+            return;
+        };
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();

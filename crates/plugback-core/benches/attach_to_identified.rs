@@ -29,8 +29,22 @@ fn main() {
             runs = args.next().and_then(|v| v.parse().ok()).unwrap_or(runs);
         }
     }
-    let iphone = iphone_runs(runs);
-    report("iPhone: plug → identified", &iphone);
+    // TCP is how usbmuxd listens on Windows (Apple Mobile Device Service), a Unix socket
+    // how it listens on Linux and macOS.
+    let dir = tempfile::tempdir().unwrap();
+    let tcp = UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap());
+    report(
+        "iPhone over TCP: plug → identified",
+        &iphone_runs(tcp, runs),
+    );
+    #[cfg(unix)]
+    {
+        let unix = UsbmuxdAddr::Unix(dir.path().join("usbmuxd.sock"));
+        report(
+            "iPhone over a Unix socket: plug → identified",
+            &iphone_runs(unix, runs),
+        );
+    }
     match android_runs(runs) {
         Some(times) => report("Android: adb connect → identified", &times),
         None => eprintln!("notice: adb is not installed; the Android figure is left out"),
@@ -51,13 +65,9 @@ fn report(label: &str, times: &[Duration]) {
     );
 }
 
-fn iphone_runs(runs: usize) -> Vec<Duration> {
+fn iphone_runs(listen: UsbmuxdAddr, runs: usize) -> Vec<Duration> {
     let dir = tempfile::tempdir().unwrap();
-    let sim = SimUsbmuxd::start(
-        UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
-        &dir.path().join("usbmuxd"),
-    )
-    .unwrap();
+    let sim = SimUsbmuxd::start(listen, &dir.path().join("usbmuxd")).unwrap();
     let phone = sim
         .add_iphone(IphoneConfig::new(dir.path().join("phone")))
         .unwrap();

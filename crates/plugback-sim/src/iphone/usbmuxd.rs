@@ -47,7 +47,7 @@ const CLIENT_IDLE: Duration = Duration::from_secs(5 * 60);
 /// A host that takes nothing from the socket for this long (a full send buffer) is gone;
 /// kept for the device pipes that follow a Connect too.
 const WRITE_LIMIT: Duration = Duration::from_secs(5 * 60);
-/// How often idle loops look at the stop flag.
+/// How long to pause after a failed accept before trying again.
 const POLL: Duration = Duration::from_millis(25);
 
 /// Where the usbmuxd listens.
@@ -302,7 +302,6 @@ impl MuxServer {
             UsbmuxdAddr::Tcp(addr) => {
                 let l = TcpListener::bind(addr)?;
                 let bound = l.local_addr()?;
-                l.set_nonblocking(true)?;
                 (Listener::Tcp(l), UsbmuxdAddr::Tcp(bound), None)
             }
             #[cfg(unix)]
@@ -312,7 +311,6 @@ impl MuxServer {
                     let _ = fs::remove_file(path);
                 }
                 let l = UnixListener::bind(path)?;
-                l.set_nonblocking(true)?;
                 (
                     Listener::Unix(l),
                     UsbmuxdAddr::Unix(path.clone()),
@@ -396,6 +394,7 @@ impl MuxServer {
 impl Drop for MuxServer {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
+        wake_acceptor(&self.address);
         for device in self.shared.devices().iter() {
             device.phone.retire();
         }
@@ -431,9 +430,29 @@ fn load_or_create_buid(state_dir: &Path) -> io::Result<String> {
     Ok(buid)
 }
 
+/// The accept loop blocks in accept (a polling loop would delay every new connection by
+/// up to its poll interval, which the attach benchmark would count); stopping wakes it
+/// with a connection of its own.
+fn wake_acceptor(address: &UsbmuxdAddr) {
+    match address {
+        UsbmuxdAddr::Tcp(addr) => {
+            let mut target = *addr;
+            if target.ip().is_unspecified() {
+                target.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            let _ = std::net::TcpStream::connect_timeout(&target, Duration::from_secs(1));
+        }
+        #[cfg(unix)]
+        UsbmuxdAddr::Unix(path) => {
+            let _ = std::os::unix::net::UnixStream::connect(path);
+        }
+    }
+}
+
 fn accept_loop(listener: Listener, shared: Arc<Shared>) {
     while !shared.stop.load(Ordering::SeqCst) {
         match listener.accept() {
+            Ok(_) if shared.stop.load(Ordering::SeqCst) => break,
             Ok(stream) => {
                 let client_shared = shared.clone();
                 let spawned = std::thread::Builder::new()
@@ -443,7 +462,6 @@ fn accept_loop(listener: Listener, shared: Arc<Shared>) {
                     eprintln!("plugback-sim: usbmuxd: no thread for a client: {e}");
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 eprintln!("plugback-sim: usbmuxd: accept failed: {e}");

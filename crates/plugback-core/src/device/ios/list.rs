@@ -27,7 +27,14 @@ pub(crate) async fn find(
     udid: &str,
     cancel: &CancelToken,
 ) -> Result<MuxDevice, DeviceError> {
-    let mut conn = MuxConnection::open(mux, cancel).await?;
+    find_on(&mut MuxConnection::open(mux, cancel).await?, udid).await
+}
+
+/// [`find`] on a connection already open.
+pub(crate) async fn find_on(
+    conn: &mut MuxConnection,
+    udid: &str,
+) -> Result<MuxDevice, DeviceError> {
     conn.list_devices()
         .await?
         .into_iter()

@@ -291,9 +291,14 @@ impl MuxConnection {
 async fn connect(address: &MuxAddress) -> Result<Box<dyn ReadWrite>, DeviceError> {
     let fail = |e: std::io::Error| unavailable(address, &e);
     match address {
-        MuxAddress::Tcp(addr) => Ok(Box::new(
-            tokio::net::TcpStream::connect(addr).await.map_err(fail)?,
-        )),
+        MuxAddress::Tcp(addr) => {
+            let stream = tokio::net::TcpStream::connect(addr).await.map_err(fail)?;
+            // Lockdown and its services send a length, then a body, and wait for the
+            // answer: with Nagle's algorithm each exchange stalls on a delayed ACK
+            // (about 40 ms on Linux), which made reading a phone take 0.4 s.
+            stream.set_nodelay(true).map_err(fail)?;
+            Ok(Box::new(stream))
+        }
         #[cfg(unix)]
         MuxAddress::Unix(path) => Ok(Box::new(
             tokio::net::UnixStream::connect(path).await.map_err(fail)?,

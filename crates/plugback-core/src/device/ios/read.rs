@@ -2,7 +2,7 @@
 //! lockdown session when this computer is paired; what lockdown gives without a session
 //! otherwise.
 
-use super::list::{basic_device, find};
+use super::list::{basic_device, find_on};
 use super::lockdown::{self, is_value_withheld, lockdown_error};
 use super::mux::{MuxConnection, MuxDevice, Usbmuxd};
 use super::wait::bounded;
@@ -20,13 +20,15 @@ const BACKUP_DOMAIN: &str = "com.apple.mobile.backup";
 
 /// Everything Plugback shows about the iPhone `udid`.
 pub async fn read(mux: &Usbmuxd, udid: &str, cancel: &CancelToken) -> Result<Device, DeviceError> {
-    let found = find(mux, udid, cancel).await?;
-    let record = MuxConnection::open(mux, cancel)
-        .await?
+    // One usbmuxd connection for both questions: each new one costs a round trip.
+    let mut conn = MuxConnection::open(mux, cancel).await?;
+    let found = find_on(&mut conn, udid).await?;
+    let record = conn
         .read_pair_record(udid)
         .await?
         // A record that does not parse is as good as none: pairing again replaces it.
         .and_then(|bytes| PairingFile::from_bytes(&bytes).ok());
+    drop(conn);
     if let Some(record) = record {
         let mut client = lockdown::open(mux, &found, cancel).await?;
         let session = bounded(lockdown::PEER, mux.reply_timeout, cancel, async {
