@@ -5,11 +5,11 @@ use super::output::{outln, print_error, print_json};
 use super::{EXIT_CANNOT_RUN, EXIT_OK};
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::snapshot::{self, Snapshot, Sources};
-use plugback_core::device::usb::Presence;
+use plugback_core::device::usb::{Presence, UsbEvent};
+use plugback_core::device::watcher::{WatchEvent, WatcherThread};
 use plugback_core::device::{Device, DeviceEvent, Platform};
 use plugback_core::explain;
 use serde_json::{Value, json};
-use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct DevicesArgs {
@@ -21,26 +21,97 @@ pub struct DevicesArgs {
     pub watch: bool,
 }
 
-/// How often --watch looks again. A second: what a person plugging a cable expects.
-const WATCH_INTERVAL: Duration = Duration::from_secs(1);
-
 pub fn run(args: &DevicesArgs) -> i32 {
-    let sources = Sources::from_env();
-    let cancel = CancelToken::new();
-    let first = snapshot::snapshot(&sources, &cancel);
-    if !args.watch {
-        return print_snapshot(&first, args.json);
+    if args.watch {
+        return watch(args.json);
     }
-    let mut known: Vec<Device> = Vec::new();
-    let mut snap = first;
-    loop {
-        for event in snapshot::diff(&known, &snap.devices) {
-            print_event(&event, args.json);
+    print_snapshot(
+        &snapshot::snapshot(&Sources::from_env(), &CancelToken::new()),
+        args.json,
+    )
+}
+
+/// Follows the engine's one stream of phone events until interrupted.
+fn watch(json: bool) -> i32 {
+    let watcher = match WatcherThread::start(Sources::from_env()) {
+        Ok(watcher) => watcher,
+        Err(err) => {
+            print_error("device-io", &format!("cannot start watching: {err}"));
+            return EXIT_CANNOT_RUN;
         }
-        known = snap.devices;
-        std::thread::sleep(WATCH_INTERVAL);
-        snap = snapshot::snapshot(&sources, &cancel);
+    };
+    for event in watcher.events() {
+        print_watch_event(&event, json);
     }
+    EXIT_OK
+}
+
+fn print_watch_event(event: &WatchEvent, json: bool) {
+    match event {
+        WatchEvent::Device(event) => print_event(event, json),
+        WatchEvent::SourceDown { platform, error } => {
+            if json {
+                print_json_line(&json!({
+                    "event": "unavailable",
+                    "platform": platform,
+                    "code": error.code(),
+                    "message": error.to_string(),
+                    "fix": explain::explain(error.code()).map(|e| e.what_to_do),
+                }));
+            } else {
+                print_error(
+                    error.code(),
+                    &format!("{} cannot be seen: {error}", platform_phones(*platform)),
+                );
+            }
+        }
+        WatchEvent::SourceUp { platform } => {
+            if json {
+                print_json_line(&json!({"event": "available", "platform": platform}));
+            } else {
+                outln!("{} can be seen again.", platform_phones(*platform));
+            }
+        }
+        // Phones the transports cannot reach are told about; the others arrive as devices.
+        WatchEvent::Usb(UsbEvent::Attached(phone)) => {
+            let Some(code) = phone.kind.problem_code() else {
+                return;
+            };
+            let fix = explain::explain(code).map(|e| e.what_to_do);
+            if json {
+                print_json_line(&json!({
+                    "event": "usb-attached",
+                    "platform": phone.platform(),
+                    "maker": phone.maker,
+                    "location": phone.location(),
+                    "code": code,
+                    "fix": fix,
+                }));
+            } else {
+                outln!(
+                    "on USB: a {} phone at {} that Plugback cannot reach yet ({code})",
+                    phone.maker.unwrap_or("phone"),
+                    phone.location()
+                );
+                if let Some(fix) = fix {
+                    outln!("    {fix}");
+                }
+            }
+        }
+        WatchEvent::Usb(UsbEvent::Detached(_)) => {}
+    }
+}
+
+fn platform_phones(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Ios => "iPhones",
+        Platform::Android => "Android phones",
+    }
+}
+
+/// One JSON document a line, as a stream reader wants it (not pretty-printed).
+fn print_json_line(value: &Value) {
+    outln!("{value}");
 }
 
 fn print_snapshot(snap: &Snapshot, json: bool) -> i32 {
@@ -76,11 +147,10 @@ fn print_snapshot(snap: &Snapshot, json: bool) -> i32 {
             }
         }
         for (platform, err) in &snap.unavailable {
-            let what = match platform {
-                Platform::Ios => "iPhones",
-                Platform::Android => "Android phones",
-            };
-            print_error(err.code(), &format!("{what} cannot be seen: {err}"));
+            print_error(
+                err.code(),
+                &format!("{} cannot be seen: {err}", platform_phones(*platform)),
+            );
         }
     }
     if everything_failed {
@@ -97,7 +167,7 @@ fn print_event(event: &DeviceEvent, json: bool) {
         DeviceEvent::Detached { id, .. } => ("detached", None, id.as_str()),
     };
     if json {
-        print_json(&json!({
+        print_json_line(&json!({
             "event": kind,
             "id": id,
             "device": device.map(device_json),

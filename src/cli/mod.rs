@@ -5,7 +5,9 @@
 
 mod backups;
 mod devices;
+mod doctor;
 mod explain;
+mod health;
 mod info;
 mod output;
 mod pair;
@@ -62,6 +64,10 @@ pub enum Command {
     Pair(pair::PairArgs),
     /// The phones plugged into this computer: identity, state, battery, storage, link.
     Devices(devices::DevicesArgs),
+    /// What this computer needs for phones: usbmuxd, adb, USB access, sleep, notifications.
+    Doctor(doctor::DoctorArgs),
+    /// Check the cable, port and link to a phone: graded good, fair or poor, with fixes.
+    Health(health::HealthArgs),
 }
 
 /// Runs a command and returns the process exit code.
@@ -73,5 +79,7 @@ pub fn run(command: Command, dirs: &[PathBuf]) -> i32 {
         Command::Explain { query } => explain::run(&query.join(" ")),
         Command::Pair(args) => pair::run(&args),
         Command::Devices(args) => devices::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
+        Command::Health(args) => health::run(&args),
     }
 }

@@ -5,8 +5,8 @@
 use super::output::{outln, print_error, print_json};
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
 use plugback_core::cancel::CancelToken;
-use plugback_core::device::DeviceError;
 use plugback_core::device::ios::{self, PairOutcome, Usbmuxd};
+use plugback_core::device::{DeviceError, snapshot};
 use serde_json::json;
 use std::time::Duration;
 
@@ -90,34 +90,6 @@ fn cannot_run(args: &PairArgs, udid: Option<&str>, err: &DeviceError) -> i32 {
 
 /// The UDID `wanted` names: itself, or the one plugged-in iPhone whose UDID starts with it.
 async fn resolve(mux: &Usbmuxd, wanted: &str, cancel: &CancelToken) -> Result<String, DeviceError> {
-    let ids: Vec<String> = ios::list(mux, cancel)
-        .await?
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
-    if let Some(exact) = ids.iter().find(|id| id.eq_ignore_ascii_case(wanted)) {
-        return Ok(exact.clone());
-    }
-    let wanted_lower = wanted.to_ascii_lowercase();
-    let matching: Vec<&String> = ids
-        .iter()
-        .filter(|id| !wanted.is_empty() && id.to_ascii_lowercase().starts_with(&wanted_lower))
-        .collect();
-    match matching.as_slice() {
-        [only] => Ok((*only).clone()),
-        [] => Err(DeviceError::NotFound {
-            id: wanted.to_owned(),
-        }),
-        several => Err(DeviceError::NotFound {
-            id: format!(
-                "{wanted} (it starts {} UDIDs: {}; give more of it)",
-                several.len(),
-                several
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }),
-    }
+    let phones = ios::list(mux, cancel).await?;
+    Ok(snapshot::pick(&phones, wanted)?.id.clone())
 }

@@ -346,6 +346,175 @@ pub const CATALOG: &[Explanation] = &[
         "The phone and the computer agreed on 12 Mbit/s or less, about forty times slower than USB 2. A worn or charge-oriented cable, an old hub or a front-panel port usually causes this. A large backup or restore would take many hours.",
         "Use a different cable, preferably the one that came with the phone, and plug it straight into a port at the back of the computer, not into a hub or keyboard. Then plug the phone in again.",
     ),
+    // Device layer: the phone is locked
+    entry(
+        "device-locked",
+        "The phone is locked",
+        "The phone is locked with its passcode, and a locked phone refuses to share its files.",
+        "Unlock the phone and keep it unlocked (on the home screen) while Plugback works with it.",
+    ),
+    // Health check: the cable, the port and the link
+    entry(
+        "health-usb1-link",
+        "The phone is linked at USB 1 speed",
+        "The phone and the computer agreed on 12 Mbit/s or less, forty times slower than USB 2: a worn cable, an old hub or a loose port usually causes this.",
+        "Try another cable, preferably the one that came with the phone, plugged straight into a port on the computer rather than a hub or a keyboard.",
+    ),
+    entry(
+        "health-usb2-link",
+        "USB 2 cable or port: the restore will be 5–10× slower",
+        "This phone can link at USB 3 speed (5 or 10 Gbit/s), but it is linked at USB 2 (480 Mbit/s), so a restore takes several times longer than it needs to. The cable or the port is USB 2: the USB-C cable that comes with a phone usually is.",
+        "Use a USB 3 cable (marked SS, 5 Gbps, 10 Gbps, or a USB 3 USB-C cable) in a USB 3 port on the computer (often blue, or marked SS). The restore also works as it is, only slower.",
+    ),
+    entry(
+        "health-via-hub",
+        "The phone is connected through a hub",
+        "Something sits between the phone and the computer: a hub, a dock, a monitor or a keyboard with USB ports. A good powered hub is fine, but unpowered or worn hubs drop connections and slow transfers.",
+        "If the health check shows drops or slow transfers, plug the phone straight into a port on the computer. On a repair bench, use a powered hub and keep it if the check is good.",
+    ),
+    entry(
+        "health-flapping",
+        "The phone keeps disconnecting",
+        "The phone dropped off and came back by itself. A restore would be interrupted each time. A frayed or bent cable, a loose port or a weak hub usually causes this.",
+        "Try another cable, and another port directly on the computer, not through a hub. Clean the phone's port of lint gently. Then run the health check again.",
+    ),
+    entry(
+        "health-slow-replies",
+        "The phone answers slowly",
+        "Small requests to the phone took far longer than the few milliseconds a healthy cable gives. The phone may be busy, locked or overheating, or the connection may be retrying.",
+        "Unlock the phone, let it cool down if it is warm, close other programs that talk to phones, and try another cable. Then run the health check again.",
+    ),
+    entry(
+        "health-slow-transfer",
+        "Transfers to the phone are slow",
+        "A test file written to the phone and read back moved far slower than this kind of link should carry, so a restore would take much longer than it should.",
+        "Try another cable and another port directly on the computer, preferably a USB 3 port. Avoid hubs and front-panel ports. Then run the health check again.",
+    ),
+    entry(
+        "health-data-mismatch",
+        "The connection damaged the test data",
+        "A test file read back from the phone was different from what Plugback wrote. Over a healthy cable this never happens.",
+        "Do not restore over this connection. Use another cable and another port, then run the health check again until it passes.",
+    ),
+    entry(
+        "health-transport-error",
+        "The connection failed during the health check",
+        "The test transfer to the phone stopped with an error: the phone was unplugged, stopped answering, or the connection broke.",
+        if cfg!(windows) {
+            "Keep the phone unlocked and plugged in, and try another cable and port. Security software can block the local connection to the Apple Mobile Device Service: allow it in your firewall or antivirus, then restart the service."
+        } else {
+            "Keep the phone unlocked and plugged in, try another cable and another port directly on the computer, then run the health check again."
+        },
+    ),
+    // Doctor: what this computer needs for phones
+    entry(
+        "doctor-usbmuxd-missing",
+        "usbmuxd is not installed",
+        "usbmuxd is the small system service through which every program on this computer, Plugback included, talks to iPhones. It is not installed here.",
+        if cfg!(windows) {
+            "Install Apple Devices from the Microsoft Store (or iTunes): it brings the Apple Mobile Device Service, Windows' usbmuxd. Then plug the iPhone in."
+        } else if cfg!(target_os = "macos") {
+            "usbmuxd is part of macOS. If it is missing, the system needs repair: update macOS or restart the Mac."
+        } else {
+            "Install it: sudo apt install usbmuxd on Debian and Ubuntu, or your distribution's usbmuxd package. Then plug the iPhone in."
+        },
+    ),
+    entry(
+        "doctor-usbmuxd-not-running",
+        "usbmuxd is not running",
+        "Nothing answers where usbmuxd should listen. On Linux this is normal while no iPhone is plugged in: plugging one in starts it. When USBMUXD_SOCKET_ADDRESS is set, Plugback looks at the usbmuxd it names instead.",
+        if cfg!(windows) {
+            "Open Services, find Apple Mobile Device Service and start it (set it to start automatically). If it is missing, install Apple Devices or iTunes."
+        } else if cfg!(target_os = "macos") {
+            "Unplug the iPhone and plug it in again; if that does not help, restart the Mac."
+        } else {
+            "Plug the iPhone in, which starts usbmuxd, or run sudo systemctl start usbmuxd. If USBMUXD_SOCKET_ADDRESS is set, start the usbmuxd it names or unset it."
+        },
+    ),
+    entry(
+        "doctor-usbmuxd-unreachable",
+        "usbmuxd does not answer",
+        "Something accepts connections where usbmuxd listens, but it does not answer as usbmuxd does: usbmuxd is stuck, or another program took its place.",
+        if cfg!(windows) {
+            "Restart the Apple Mobile Device Service (Services, Apple Mobile Device Service, Restart), then try again."
+        } else if cfg!(target_os = "macos") {
+            "Unplug the iPhone and plug it in again; if that does not help, restart the Mac."
+        } else {
+            "Restart it with sudo systemctl restart usbmuxd, or unplug and replug the iPhone. If USBMUXD_SOCKET_ADDRESS is set, check that it names a usbmuxd."
+        },
+    ),
+    entry(
+        "doctor-usbmuxd-address-invalid",
+        "USBMUXD_SOCKET_ADDRESS is not an address",
+        "The environment variable USBMUXD_SOCKET_ADDRESS tells Plugback (and other iPhone tools) where usbmuxd listens, and its value cannot be read as an address.",
+        "Set it to host:port (such as 127.0.0.1:27015) or to the path of a socket, or unset it to use the system's usbmuxd.",
+    ),
+    entry(
+        "doctor-adb-missing",
+        "adb is not installed",
+        "adb is Android's own tool, whose server Plugback talks to for Android phones. No adb program is on the PATH, so Plugback cannot start that server.",
+        if cfg!(windows) {
+            "Download Google's SDK Platform-Tools for Windows, unzip it, and add its folder to the PATH."
+        } else if cfg!(target_os = "macos") {
+            "Install it with brew install android-platform-tools, or download Google's SDK Platform-Tools and add its folder to the PATH."
+        } else {
+            "Install it: sudo apt install adb on Debian and Ubuntu (android-tools on Fedora and Arch), and make sure it is on the PATH."
+        },
+    ),
+    entry(
+        "doctor-adb-unusable",
+        "adb does not run",
+        "An adb program is on the PATH, but asking it its version failed: it is broken, made for another system, or not adb at all.",
+        "Reinstall adb (sudo apt install --reinstall adb on Debian and Ubuntu, or a fresh download of Google's SDK Platform-Tools), or put a working adb first on the PATH.",
+    ),
+    entry(
+        "doctor-adb-server-down",
+        "The adb server is not running",
+        "Nothing listens on the adb server's port (ANDROID_ADB_SERVER_PORT, else 5037). This is normal until a program needs it: Plugback starts it when it looks for Android phones.",
+        "Nothing is needed when adb is installed. To start it now, run adb start-server. If adb is not installed, install it first.",
+    ),
+    entry(
+        "doctor-adb-server-unreachable",
+        "Something else answers on the adb server's port",
+        "A program listens on the adb server's port but does not answer as an adb server does: the server is stuck, or another program uses the port.",
+        "Run adb kill-server and then adb start-server. If another program uses the port, stop it, or choose another port for adb and Plugback with ANDROID_ADB_SERVER_PORT.",
+    ),
+    entry(
+        "doctor-adb-version-mismatch",
+        "Two versions of adb are on this computer",
+        "The running adb server comes from a different adb than the one on the PATH. The next adb command restarts the server, which drops connected phones for a moment.",
+        "Use one adb: run adb kill-server, then plug the phone in again, so the adb on the PATH starts its own server. Remove other copies of adb (from old SDKs or phone tools) if it keeps happening.",
+    ),
+    entry(
+        "doctor-udev-rules-missing",
+        "Linux has no rules for phones",
+        "udev rules tell Linux what to do when a device is plugged in. Without the rule for iPhones usbmuxd does not start by itself; without a rule for Android phones your account may not open them, and adb lists them as \"no permissions\".",
+        "For iPhones install usbmuxd (sudo apt install usbmuxd), which brings its rule. For Android phones install sudo apt install android-sdk-platform-tools-common, or your distribution's android-udev-rules package. Then unplug the phone and plug it in again.",
+    ),
+    entry(
+        "doctor-no-usb-access",
+        "Your account may not open Android phones",
+        "The adb server runs as your account and must open the phone's USB device. Linux gives that access through udev rules to the plugdev group or to the person at the computer's own screen, and your account has neither here.",
+        "Install the Android udev rules (sudo apt install android-sdk-platform-tools-common), add your account to the plugdev group (sudo usermod -aG plugdev $USER), log out and back in, then unplug the phone and plug it in again.",
+    ),
+    entry(
+        "doctor-no-sleep-inhibit",
+        "Plugback cannot keep this computer awake",
+        "During a long restore Plugback asks the system not to sleep. Here the system refused or did not answer (on Linux it asks systemd-logind over D-Bus, which a container or a system without systemd does not have).",
+        "Set the computer's power settings to never sleep while a restore runs, and keep it on mains power.",
+    ),
+    entry(
+        "doctor-no-notifications",
+        "Plugback cannot show notifications here",
+        "Plugback tells you when a restore ends with a desktop notification. No notification service answers here, as over SSH, in a container or without a desktop session.",
+        "Nothing is needed: Plugback still shows progress in its window and on the command line. For notifications, run Plugback in a desktop session.",
+    ),
+    entry(
+        "doctor-internal",
+        "A check of this computer failed unexpectedly",
+        "One of doctor's checks stopped with an internal error, so its result is missing.",
+        "Run plugback doctor again. If it keeps happening, report it together with the output of plugback doctor --json.",
+    ),
 ];
 
 /// The explanation for a code, if Plugback has one.

@@ -4,11 +4,16 @@
 //! - `backup`: backup formats (iOS folders, Android `.ab`, Plugback Android folders),
 //!   the catalog of backups on this computer, and offline verification.
 //! - `explain`: the plain-language catalog for every stable code in every layer.
-//! - small shared pieces: `secret` (passwords), `cancel` (cancel tokens).
+//! - `device`: phones plugged into this computer (transports, USB presence, health).
+//! - `doctor`: what this computer needs for phones (usbmuxd, adb, USB access, sleep, notifications).
+//! - small shared pieces: `secret` (passwords), `cancel` (cancel tokens), `finding`.
 
 pub mod backup;
 pub mod cancel;
 pub mod device;
+pub mod doctor;
 pub mod explain;
+pub mod finding;
+pub mod program;
 pub mod secret;
 pub mod settings;

@@ -24,6 +24,9 @@ pub enum DeviceError {
     /// The phone refused a request, and said why.
     #[error("the phone refused: {detail}")]
     Refused { detail: String },
+    /// The phone is locked with its passcode and will not answer until it is unlocked.
+    #[error("the phone is locked with its passcode; unlock it")]
+    Locked,
     /// The adb key or a pair record could not be read or written.
     #[error("{path}: {source}")]
     Key {
@@ -47,6 +50,7 @@ impl DeviceError {
             Self::Protocol { .. } => "device-protocol",
             Self::NotFound { .. } => "device-not-found",
             Self::Refused { .. } => "device-refused",
+            Self::Locked => "device-locked",
             Self::Key { .. } => "device-key",
             Self::Io(_) => "device-io",
             Self::Cancelled => "cancelled",

@@ -4,10 +4,12 @@
 
 pub mod android;
 pub mod error;
+pub mod health;
 pub mod ios;
 pub mod model;
 pub mod snapshot;
 pub mod usb;
+pub mod watcher;
 
 pub use error::DeviceError;
 pub use model::{Battery, Device, DeviceEvent, DeviceState, Link, Platform, Storage};

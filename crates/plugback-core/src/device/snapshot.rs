@@ -106,6 +106,36 @@ fn merge(seen: Device, full: Result<Device, DeviceError>) -> Device {
     }
 }
 
+/// The phone `wanted` names among `devices`: its id (any case), or the start of exactly one
+/// id, as a person types a UDID or a serial.
+pub fn pick<'a>(devices: &'a [Device], wanted: &str) -> Result<&'a Device, DeviceError> {
+    if let Some(exact) = devices.iter().find(|d| d.id.eq_ignore_ascii_case(wanted)) {
+        return Ok(exact);
+    }
+    let wanted_lower = wanted.to_ascii_lowercase();
+    let matching: Vec<&Device> = devices
+        .iter()
+        .filter(|d| !wanted.is_empty() && d.id.to_ascii_lowercase().starts_with(&wanted_lower))
+        .collect();
+    match matching.as_slice() {
+        [only] => Ok(only),
+        [] => Err(DeviceError::NotFound {
+            id: wanted.to_owned(),
+        }),
+        several => Err(DeviceError::NotFound {
+            id: format!(
+                "{wanted} (it starts {} ids: {}; give more of it)",
+                several.len(),
+                several
+                    .iter()
+                    .map(|d| d.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+    }
+}
+
 /// The events that turn one list into the next, by stable id.
 pub fn diff(before: &[Device], after: &[Device]) -> Vec<DeviceEvent> {
     let mut events = Vec::new();
@@ -176,6 +206,30 @@ mod tests {
         assert!(matches!(&events[1], DeviceEvent::Changed(d) if d.id == "b"));
         assert!(matches!(&events[2], DeviceEvent::Attached(d) if d.id == "c"));
         assert!(diff(&after, &after).is_empty());
+    }
+
+    #[test]
+    fn pick_by_id_or_unique_prefix() {
+        let phones = [
+            phone("00008030-AB", 1),
+            phone("00008030-CD", 1),
+            phone("R58M", 1),
+        ];
+        assert_eq!(pick(&phones, "r58m").unwrap().id, "R58M");
+        assert_eq!(pick(&phones, "00008030-c").unwrap().id, "00008030-CD");
+        let several = pick(&phones, "00008030").unwrap_err().to_string();
+        assert!(
+            several.contains("2 ids") && several.contains("give more"),
+            "{several}"
+        );
+        assert!(matches!(
+            pick(&phones, "x"),
+            Err(DeviceError::NotFound { .. })
+        ));
+        assert!(matches!(
+            pick(&phones, ""),
+            Err(DeviceError::NotFound { .. })
+        ));
     }
 
     #[test]

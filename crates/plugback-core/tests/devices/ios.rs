@@ -470,6 +470,7 @@ fn every_iphone_code_has_an_explanation() {
             source: std::io::Error::other("x"),
         },
         DeviceError::Io(std::io::Error::other("x")),
+        DeviceError::Locked,
         DeviceError::Cancelled,
     ];
     let states = [

@@ -3,7 +3,10 @@
 //! Tests that need a tool that is not installed print a notice and pass, unless
 //! PLUGBACK_REQUIRE_PEERS=1 (as in CI), where they fail.
 
+mod health;
 mod ios;
+mod watcher;
 
 // Android (a private adb server per test comes from `plugback_sim::peers`).
 mod android;
+mod android_health;

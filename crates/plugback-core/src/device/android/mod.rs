@@ -9,11 +9,13 @@
 //! so owning it costs little. adb_client stays the tool for file transfer and installs.
 
 pub mod key;
+pub mod probe;
 pub mod props;
 pub mod read;
 pub mod server;
 pub mod shell;
 pub mod smart_socket;
+pub mod sync;
 pub mod track;
 
 pub use key::AdbKey;

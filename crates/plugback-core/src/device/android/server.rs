@@ -10,7 +10,7 @@ use crate::device::android::smart_socket::SmartSocket;
 use std::ffi::OsString;
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -183,20 +183,12 @@ impl AdbServer {
             .search_path
             .clone()
             .or_else(|| std::env::var_os("PATH"))?;
-        std::env::split_paths(&search)
-            // An empty entry would mean the current directory: never look there.
-            .filter(|dir| !dir.as_os_str().is_empty())
-            .map(|dir| dir.join(adb_file_name()))
-            .find(|candidate| is_program(candidate))
+        crate::program::find_program(adb_file_name(), Some(&search), &[])
     }
 }
 
 fn adb_file_name() -> &'static str {
     if cfg!(windows) { "adb.exe" } else { "adb" }
-}
-
-fn is_program(path: &Path) -> bool {
-    path.is_file()
 }
 
 /// `ANDROID_ADB_SERVER_PORT`'s value as adb reads it: a port number, else the default.

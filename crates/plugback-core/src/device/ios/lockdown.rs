@@ -26,10 +26,15 @@ pub(crate) async fn open(
 
 /// The device layer's meaning of an idevice error from lockdown.
 pub(crate) fn lockdown_error(error: IdeviceError) -> DeviceError {
+    service_error(PEER, error)
+}
+
+/// The device layer's meaning of an idevice error from `peer` (lockdown or a service).
+pub(crate) fn service_error(peer: &str, error: IdeviceError) -> DeviceError {
     match error {
         IdeviceError::Socket(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             DeviceError::Protocol {
-                peer: PEER.to_owned(),
+                peer: peer.to_owned(),
                 detail: "the phone closed the connection (unplugged?)".to_owned(),
             }
         }
@@ -40,14 +45,12 @@ pub(crate) fn lockdown_error(error: IdeviceError) -> DeviceError {
         IdeviceError::GetProhibited | IdeviceError::SessionInactive => DeviceError::Refused {
             detail: format!("{error}: the phone needs to trust this computer first"),
         },
-        IdeviceError::PasswordProtected | IdeviceError::DeviceLocked => DeviceError::Refused {
-            detail: "the phone is locked with its passcode; unlock it".to_owned(),
-        },
+        IdeviceError::PasswordProtected | IdeviceError::DeviceLocked => DeviceError::Locked,
         IdeviceError::UserDeniedPairing => DeviceError::Refused {
             detail: "the person tapped Don't Trust on the phone".to_owned(),
         },
         other => DeviceError::Protocol {
-            peer: PEER.to_owned(),
+            peer: peer.to_owned(),
             detail: other.to_string(),
         },
     }

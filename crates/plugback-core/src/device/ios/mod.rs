@@ -7,17 +7,21 @@
 //! these calls from code without a runtime (the command line, a worker thread).
 
 mod address;
+mod afc_file;
 mod list;
 mod lockdown;
 mod mux;
 mod pair;
+mod probe;
 mod read;
-mod wait;
+mod session;
+pub(crate) mod wait;
 
 pub use address::{ADDRESS_VARIABLE, MuxAddress, linux_advice, usbmuxd_advice};
 pub use list::{list, watch};
 pub use mux::Usbmuxd;
 pub use pair::{PairOutcome, pair, pair_once};
+pub use probe::probe;
 pub use read::read;
 
 use crate::device::DeviceError;

@@ -2,16 +2,15 @@
 //! lockdown session when this computer is paired; what lockdown gives without a session
 //! otherwise.
 
-use super::list::{basic_device, find_on};
+use super::list::basic_device;
 use super::lockdown::{self, is_value_withheld, lockdown_error};
-use super::mux::{MuxConnection, MuxDevice, Usbmuxd};
+use super::mux::{MuxDevice, Usbmuxd};
+use super::session::{self, Opened, Session};
 use super::wait::bounded;
 use crate::backup::models::display_model;
 use crate::cancel::CancelToken;
 use crate::device::{Battery, Device, DeviceError, DeviceState, Storage};
-use idevice::IdeviceError;
 use idevice::lockdown::LockdownClient;
-use idevice::pairing_file::PairingFile;
 use plist::{Dictionary, Value};
 
 const BATTERY_DOMAIN: &str = "com.apple.mobile.battery";
@@ -20,37 +19,22 @@ const BACKUP_DOMAIN: &str = "com.apple.mobile.backup";
 
 /// Everything Plugback shows about the iPhone `udid`.
 pub async fn read(mux: &Usbmuxd, udid: &str, cancel: &CancelToken) -> Result<Device, DeviceError> {
-    // One usbmuxd connection for both questions: each new one costs a round trip.
-    let mut conn = MuxConnection::open(mux, cancel).await?;
-    let found = find_on(&mut conn, udid).await?;
-    let record = conn
-        .read_pair_record(udid)
-        .await?
-        // A record that does not parse is as good as none: pairing again replaces it.
-        .and_then(|bytes| PairingFile::from_bytes(&bytes).ok());
-    drop(conn);
-    if let Some(record) = record {
-        let mut client = lockdown::open(mux, &found, cancel).await?;
-        let session = bounded(lockdown::PEER, mux.reply_timeout, cancel, async {
-            Ok(client.start_session(&record).await)
-        })
-        .await?;
-        match session {
-            Ok(_legacy) => return read_in_session(mux, &found, client, cancel).await,
-            // The phone forgot this computer (Erase, "Reset Location & Privacy").
-            Err(IdeviceError::InvalidHostID) => {}
-            Err(e) => return Err(lockdown_error(e)),
-        }
+    match session::open(mux, udid, cancel).await? {
+        Opened::Session(session) => read_in_session(mux, *session, cancel).await,
+        Opened::NotPaired(found) => read_without_session(mux, &found, cancel).await,
     }
-    read_without_session(mux, &found, cancel).await
 }
 
 async fn read_in_session(
     mux: &Usbmuxd,
-    found: &MuxDevice,
-    mut client: LockdownClient,
+    session: Session,
     cancel: &CancelToken,
 ) -> Result<Device, DeviceError> {
+    let Session {
+        mut client,
+        device: found,
+        ..
+    } = session;
     let general = ask_dict(&mut client, mux, cancel, None).await?;
     let battery = ask_dict(&mut client, mux, cancel, Some(BATTERY_DOMAIN)).await?;
     let disk = ask_dict(&mut client, mux, cancel, Some(DISK_DOMAIN)).await?;
@@ -63,7 +47,7 @@ async fn read_in_session(
     })
     .await;
 
-    let mut device = basic_device(found, true);
+    let mut device = basic_device(&found, true);
     fill_identity(&mut device, &general);
     device.serial = text(&general, "SerialNumber");
     device.battery = battery_of(&battery);

@@ -76,6 +76,8 @@ pub struct UsbPhone {
     pub manufacturer: Option<String>,
     pub product: Option<String>,
     pub speed: Option<LinkSpeed>,
+    /// bcdUSB from the device descriptor.
+    pub usb_version: Option<u16>,
     pub bus_id: String,
     pub port_chain: Vec<u8>,
     pub autosuspend: Option<Autosuspend>,
@@ -146,6 +148,7 @@ pub fn classify(device: &UsbDescriptor) -> Option<UsbPhone> {
         manufacturer: non_empty(&device.manufacturer),
         product: non_empty(&device.product),
         speed: device.speed,
+        usb_version: device.usb_version,
         bus_id: device.bus_id.clone(),
         port_chain: device.port_chain.clone(),
         autosuspend: device.autosuspend,

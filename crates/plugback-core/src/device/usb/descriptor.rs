@@ -93,6 +93,8 @@ pub struct UsbDescriptor {
     /// The interfaces of the active configuration.
     pub interfaces: Vec<InterfaceClass>,
     pub speed: Option<LinkSpeed>,
+    /// The USB version the device's descriptor declares (bcdUSB: 0x0320 for USB 3.2).
+    pub usb_version: Option<u16>,
     /// Bus or host controller identifier, as the system names it.
     pub bus_id: String,
     /// Port numbers from the root hub down to the device; empty where the system does not tell.

@@ -32,6 +32,7 @@ pub fn describe(info: &nusb::DeviceInfo) -> UsbDescriptor {
             .map(|i| InterfaceClass::new(i.class(), i.subclass(), i.protocol()))
             .collect(),
         speed: info.speed().and_then(link_speed),
+        usb_version: Some(info.usb_version()),
         bus_id: info.bus_id().to_owned(),
         port_chain: info.port_chain().to_vec(),
         serial: info.serial_number().map(str::to_owned),

@@ -86,6 +86,7 @@ mod tests {
             manufacturer: None,
             product: None,
             speed: Some(speed),
+            usb_version: None,
             bus_id: "001".into(),
             port_chain: ports.to_vec(),
             autosuspend: None,

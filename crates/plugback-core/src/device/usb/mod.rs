@@ -24,6 +24,14 @@ pub use join::{fill_link, fill_links, same_phone};
 
 use super::DeviceError;
 
+/// A phone arrived on or left the bus.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UsbEvent {
+    Attached(UsbPhone),
+    /// The phone as it was last seen.
+    Detached(UsbPhone),
+}
+
 /// What USB can tell right now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
@@ -81,7 +89,7 @@ impl UsbPresence {
     #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
     pub fn watch(
         cancel: &crate::cancel::CancelToken,
-    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<watch::UsbEvent>, DeviceError> {
+    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<UsbEvent>, DeviceError> {
         watch::watch(cancel)
     }
 }

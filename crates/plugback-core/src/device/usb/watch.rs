@@ -8,19 +8,12 @@ use std::time::Duration;
 use futures_core::Stream;
 use tokio::sync::mpsc;
 
+use super::UsbEvent;
 use super::classify::{UsbPhone, classify};
 use super::descriptor::UsbDescriptor;
 use super::enumerate;
 use crate::cancel::CancelToken;
 use crate::device::DeviceError;
-
-/// A phone arrived on or left the bus.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UsbEvent {
-    Attached(UsbPhone),
-    /// The phone as it was last seen.
-    Detached(UsbPhone),
-}
 
 /// Remembers which USB devices are phones, since a disconnection names only the device's id.
 #[derive(Debug)]
