@@ -3,11 +3,11 @@
 
 use plugback_sim::android::{AndroidConfig, SimAndroid};
 use plugback_sim::control::ControlCommand;
-use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, UsbmuxdAddr};
+use plugback_sim::iphone::IphoneConfig;
 use plugback_sim::peers::require_tool;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
@@ -33,14 +33,6 @@ fn with_env(cmd: &mut Command, home: &Path, mux: &str, adb_port: u16) {
         .stderr(Stdio::piped());
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 #[test]
 fn devices_json_lists_both_phones_with_identity_battery_and_storage() {
     let Some(adb) = require_tool("adb") else {
@@ -49,11 +41,7 @@ fn devices_json_lists_both_phones_with_identity_battery_and_storage() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let mux = SimUsbmuxd::start(
-        UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
-        &dir.path().join("usbmuxd"),
-    )
-    .unwrap();
+    let mux = super::sim_usbmuxd(dir.path());
     let mut iphone = IphoneConfig::new(dir.path().join("iphone"));
     iphone.battery_percent = 64;
     iphone.charging = true;
@@ -88,11 +76,11 @@ fn devices_json_lists_both_phones_with_identity_battery_and_storage() {
     };
     // Trust first, so the iPhone can be read in full.
     let paired = plugback(&["pair", iphone.udid(), "--timeout", "30"]);
-    assert_eq!(paired.status.code(), Some(0), "{}", text(&paired));
+    assert_eq!(paired.status.code(), Some(0), "{}", super::printed(&paired));
 
     let out = plugback(&["devices", "--json"]);
     run_adb(&["kill-server"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", super::printed(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let devices = doc["devices"].as_array().unwrap();
     let find = |id: &str| {
@@ -140,7 +128,7 @@ fn devices_says_what_is_missing_when_no_service_answers() {
     );
     cmd.env("PATH", dir.path());
     let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", super::printed(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let codes: Vec<&str> = doc["unavailable"]
         .as_array()
@@ -205,11 +193,7 @@ fn devices_watch_follows_phones_arriving_being_read_and_leaving() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let mux = SimUsbmuxd::start(
-        UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
-        &dir.path().join("usbmuxd"),
-    )
-    .unwrap();
+    let mux = super::sim_usbmuxd(dir.path());
     let iphone = mux
         .add_iphone(IphoneConfig::new(dir.path().join("iphone")))
         .unwrap();

@@ -1,7 +1,6 @@
 //! `plugback doctor`: what it reports with nothing installed, with a simulated usbmuxd and
 //! a private adb server, and that it ends on this computer without a panic.
 
-use plugback_sim::iphone::{SimUsbmuxd, UsbmuxdAddr};
 use plugback_sim::peers::{AdbServer, free_port};
 use serde_json::Value;
 use std::io::Read;
@@ -184,11 +183,7 @@ fn doctor_sees_a_running_usbmuxd_and_adb_server() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mux = SimUsbmuxd::start(
-        UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
-        &dir.path().join("usbmuxd"),
-    )
-    .unwrap();
+    let mux = super::sim_usbmuxd(dir.path());
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let bin = adb_server.adb().parent().unwrap().display().to_string();

@@ -2,7 +2,7 @@
 //! graded poor with the finding and fix it calls for, in JSON and in words.
 
 use plugback_sim::fault::Fault;
-use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, UsbmuxdAddr};
+use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd};
 use plugback_sim::peers::free_port;
 use serde_json::Value;
 use std::path::Path;
@@ -25,24 +25,12 @@ fn plugback(home: &Path, mux: &SimUsbmuxd, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 #[test]
 fn a_slow_cable_is_graded_poor_with_its_finding_and_fix() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let mux = SimUsbmuxd::start(
-        UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
-        &dir.path().join("usbmuxd"),
-    )
-    .unwrap();
+    let mux = super::sim_usbmuxd(dir.path());
     let mut config = IphoneConfig::new(dir.path().join("phone"));
     config.faults.push(Fault::SlowLink { mb_per_s: 2 });
     let phone = mux.add_iphone(config).unwrap();
@@ -50,17 +38,17 @@ fn a_slow_cable_is_graded_poor_with_its_finding_and_fix() {
 
     // Not trusted yet: poor, and the finding says to pair.
     let out = plugback(&home, &mux, &["health", prefix, "--json", "--observe", "1"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", super::printed(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["grade"], "poor", "{doc}");
     assert_eq!(doc["findings"][0]["code"], "device-not-paired", "{doc}");
 
     let paired = plugback(&home, &mux, &["pair", prefix, "--timeout", "30"]);
-    assert_eq!(paired.status.code(), Some(0), "{}", text(&paired));
+    assert_eq!(paired.status.code(), Some(0), "{}", super::printed(&paired));
 
     let args = ["health", prefix, "--probe-mb", "2", "--observe", "1"];
     let out = plugback(&home, &mux, &[&args[..], &["--json"]].concat());
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", super::printed(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["id"], phone.udid(), "{doc}");
     assert_eq!(doc["grade"], "poor", "{doc}");
@@ -94,7 +82,7 @@ fn a_slow_cable_is_graded_poor_with_its_finding_and_fix() {
 
     // In words: the grade, the figures, the finding and its fix.
     let out = plugback(&home, &mux, &args);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", super::printed(&out));
     let words = String::from_utf8_lossy(&out.stdout);
     assert!(words.contains("connection POOR"), "{words}");
     assert!(words.contains("problem: Transfers are slow"), "{words}");
@@ -106,13 +94,9 @@ fn an_unknown_phone_cannot_be_checked() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let mux = SimUsbmuxd::start(
-        UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
-        &dir.path().join("usbmuxd"),
-    )
-    .unwrap();
+    let mux = super::sim_usbmuxd(dir.path());
     let out = plugback(&home, &mux, &["health", "nosuchphone", "--json"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", super::printed(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["error"]["code"], "device-not-found", "{doc}");
 }

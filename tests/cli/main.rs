@@ -38,6 +38,24 @@ fn plugback_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// A simulated usbmuxd on a free TCP port, keeping its state in `dir`/usbmuxd.
+fn sim_usbmuxd(dir: &Path) -> plugback_sim::iphone::SimUsbmuxd {
+    plugback_sim::iphone::SimUsbmuxd::start(
+        plugback_sim::iphone::UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
+        &dir.join("usbmuxd"),
+    )
+    .unwrap()
+}
+
+/// Everything a command printed, both streams, for assertion messages.
+fn printed(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 fn json_of(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -307,7 +325,7 @@ fn a_closed_pipe_stops_quietly_without_a_panic() {
 /// verify reads every file of the result.
 #[test]
 fn a_backup_made_by_idevicebackup2_passes_deep_verify() {
-    use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, UsbmuxdAddr};
+    use plugback_sim::iphone::IphoneConfig;
     let (Some(idevicepair), Some(idevicebackup2)) = (
         plugback_sim::peers::require_tool("idevicepair"),
         plugback_sim::peers::require_tool("idevicebackup2"),
@@ -315,11 +333,7 @@ fn a_backup_made_by_idevicebackup2_passes_deep_verify() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mux = SimUsbmuxd::start(
-        UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
-        &dir.path().join("usbmuxd"),
-    )
-    .unwrap();
+    let mux = sim_usbmuxd(dir.path());
     let phone = mux
         .add_iphone(IphoneConfig::new(dir.path().join("phone")))
         .unwrap();

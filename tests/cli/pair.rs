@@ -1,18 +1,14 @@
 //! `plugback pair` against the simulated iPhone, found through USBMUXD_SOCKET_ADDRESS.
 
 use plugback_sim::control::{Answer, ControlCommand};
-use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, TrustMode, UsbmuxdAddr};
+use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, TrustMode};
 use serde_json::Value;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn sim() -> (tempfile::TempDir, SimUsbmuxd) {
     let dir = tempfile::tempdir().unwrap();
-    let mux = SimUsbmuxd::start(
-        UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
-        &dir.path().join("usbmuxd"),
-    )
-    .unwrap();
+    let mux = super::sim_usbmuxd(dir.path());
     (dir, mux)
 }
 
@@ -38,14 +34,6 @@ fn pair_cmd(mux: &SimUsbmuxd, args: &[&str]) -> Command {
     cmd
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 #[test]
 fn pair_by_udid_prefix_guides_through_the_prompt_and_exits_0() {
     let (dir, mux) = sim();
@@ -69,7 +57,7 @@ fn pair_by_udid_prefix_guides_through_the_prompt_and_exits_0() {
         .control(ControlCommand::Trust(Answer::Accept))
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    let said = text(&out);
+    let said = super::printed(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(said.contains("Unlock your iPhone and tap Trust"), "{said}");
     assert!(said.contains("Paired"), "{said}");
@@ -87,14 +75,14 @@ fn a_denial_exits_1_with_json_and_an_unknown_phone_exits_2() {
         .add_iphone(phone_config(&dir, "phone", TrustMode::Deny))
         .unwrap();
     let out = pair_cmd(&mux, &[phone.udid(), "--json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", super::printed(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["outcome"], "trust-denied");
     assert_eq!(doc["state"], "device-trust-denied");
     assert_eq!(doc["device"], phone.udid());
 
     let out = pair_cmd(&mux, &["FFFF", "--json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", super::printed(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["error"]["code"], "device-not-found");
 }
@@ -108,7 +96,7 @@ fn an_unanswered_prompt_exits_1_after_the_timeout() {
     let out = pair_cmd(&mux, &[phone.udid(), "--timeout", "2"])
         .output()
         .unwrap();
-    let said = text(&out);
+    let said = super::printed(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("tap Trust"), "{said}");
     assert!(said.contains("did not answer within"), "{said}");

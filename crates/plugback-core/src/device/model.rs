@@ -113,6 +113,26 @@ pub struct Device {
     pub will_encrypt: Option<bool>,
 }
 
+#[cfg(test)]
+impl Device {
+    /// A ready phone known only by `id`: tests set what they check.
+    pub(crate) fn sample(platform: Platform, id: &str) -> Device {
+        Device {
+            id: id.into(),
+            platform,
+            name: None,
+            model: None,
+            os_version: None,
+            serial: None,
+            state: DeviceState::Ready,
+            battery: Battery::default(),
+            storage: Storage::default(),
+            link: Link::default(),
+            will_encrypt: None,
+        }
+    }
+}
+
 /// What the engine publishes about phones.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DeviceEvent {

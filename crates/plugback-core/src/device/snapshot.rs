@@ -175,24 +175,15 @@ fn clone_error(err: &DeviceError) -> DeviceError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::{Battery, DeviceState, Link, Storage};
+    use crate::device::Battery;
 
     fn phone(id: &str, level: u8) -> Device {
         Device {
-            id: id.into(),
-            platform: Platform::Ios,
-            name: None,
-            model: None,
-            os_version: None,
-            serial: None,
-            state: DeviceState::Ready,
             battery: Battery {
                 level: Some(level),
                 ..Battery::default()
             },
-            storage: Storage::default(),
-            link: Link::default(),
-            will_encrypt: None,
+            ..Device::sample(Platform::Ios, id)
         }
     }
 

@@ -101,6 +101,24 @@ pub fn call<T: Send + 'static>(
     }
 }
 
+/// One probe of a system service (a D-Bus service, a system call), asked with a deadline:
+/// ok with what it said, or the finding `failed` makes of why not.
+pub fn probe_check(
+    (id, name): (&'static str, &'static str),
+    timeout: Duration,
+    cancel: &CancelToken,
+    probe: fn() -> Result<String, String>,
+    failed: impl FnOnce(String) -> super::Finding,
+) -> Vec<super::Check> {
+    let why = match call(timeout, cancel, probe) {
+        Ok(Ok(said)) => return vec![super::Check::ok(id, name, said)],
+        Ok(Err(why)) => why,
+        Err(Late::TimedOut(after)) => format!("no answer within {after:?}"),
+        Err(Late::Cancelled) => return vec![super::stopped(id, name)],
+    };
+    vec![super::Check::found(id, name, failed(why))]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

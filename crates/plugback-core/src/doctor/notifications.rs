@@ -3,8 +3,8 @@
 //! freedesktop notification service on the session D-Bus; macOS and Windows have theirs
 //! built in).
 
-use super::bounded::{Late, call};
-use super::{Check, DoctorEnv, stopped};
+use super::bounded::probe_check;
+use super::{Check, DoctorEnv};
 use crate::cancel::CancelToken;
 use crate::finding::{Finding, Severity};
 
@@ -35,24 +35,22 @@ pub fn server_information() -> Result<String, String> {
 }
 
 pub fn check(env: &DoctorEnv, cancel: &CancelToken) -> Vec<Check> {
-    let why = match call(env.probe_timeout, cancel, env.notification_probe) {
-        Ok(Ok(server)) => return vec![Check::ok(ID, NAME, server)],
-        Ok(Err(why)) => why,
-        Err(Late::TimedOut(after)) => format!("no answer within {after:?}"),
-        Err(Late::Cancelled) => return vec![stopped(ID, NAME)],
-    };
-    vec![Check::found(
-        ID,
-        NAME,
-        Finding::new(
-            "doctor-no-notifications",
-            Severity::Info,
-            format!("no notification service answers here: {why}"),
-            "Nothing is needed: Plugback still shows progress in its window and on the \
+    probe_check(
+        (ID, NAME),
+        env.probe_timeout,
+        cancel,
+        env.notification_probe,
+        |why| {
+            Finding::new(
+                "doctor-no-notifications",
+                Severity::Info,
+                format!("no notification service answers here: {why}"),
+                "Nothing is needed: Plugback still shows progress in its window and on the \
              command line. For notifications, run Plugback in a desktop session (not over \
              SSH or in a container), whose notification service then answers.",
-        ),
-    )]
+            )
+        },
+    )
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! over the system D-Bus on Linux, a power assertion on macOS, the thread execution state
 //! on Windows).
 
-use super::bounded::{Late, call};
-use super::{Check, DoctorEnv, stopped};
+use super::bounded::probe_check;
+use super::{Check, DoctorEnv};
 use crate::cancel::CancelToken;
 use crate::finding::{Finding, Severity};
 
@@ -38,22 +38,20 @@ fn granted_by() -> &'static str {
 }
 
 pub fn check(env: &DoctorEnv, cancel: &CancelToken) -> Vec<Check> {
-    let why = match call(env.probe_timeout, cancel, env.sleep_probe) {
-        Ok(Ok(how)) => return vec![Check::ok(ID, NAME, how)],
-        Ok(Err(why)) => why,
-        Err(Late::TimedOut(after)) => format!("no answer within {after:?}"),
-        Err(Late::Cancelled) => return vec![stopped(ID, NAME)],
-    };
-    vec![Check::found(
-        ID,
-        NAME,
-        Finding::new(
-            "doctor-no-sleep-inhibit",
-            Severity::Warning,
-            format!("Plugback cannot keep this computer awake here: {why}"),
-            fix(),
-        ),
-    )]
+    probe_check(
+        (ID, NAME),
+        env.probe_timeout,
+        cancel,
+        env.sleep_probe,
+        |why| {
+            Finding::new(
+                "doctor-no-sleep-inhibit",
+                Severity::Warning,
+                format!("Plugback cannot keep this computer awake here: {why}"),
+                fix(),
+            )
+        },
+    )
 }
 
 fn fix() -> &'static str {

@@ -1,6 +1,7 @@
 //! The health check through the engine API, against the simulated iPhone: the figures it
 //! measures, and the findings a bad cable (slow, flapping, USB 2 for a USB 3 phone) gives.
 
+use super::ios::Rig;
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::android::{self, AdbServer};
 use plugback_core::device::health::{self, CheckOptions, Grade, HealthReport, ProbePlan};
@@ -10,65 +11,52 @@ use plugback_core::device::{DeviceState, Platform};
 use plugback_core::finding::Severity;
 use plugback_sim::control::ControlCommand;
 use plugback_sim::fault::Fault;
-use plugback_sim::iphone::{IphoneConfig, SimIphone, SimUsbmuxd, UsbmuxdAddr};
+use plugback_sim::iphone::{IphoneConfig, SimIphone};
 use plugback_sim::peers::free_port;
 use std::path::Path;
 use std::time::Duration;
-use tempfile::TempDir;
 
-struct Rig {
-    dir: TempDir,
-    sim: SimUsbmuxd,
+/// A phone on `rig` with `change` applied, paired with this computer when `paired`.
+fn phone(rig: &Rig, paired: bool, change: impl FnOnce(&mut IphoneConfig)) -> SimIphone {
+    let mut config = rig.config("phone");
+    change(&mut config);
+    let phone = rig.add(config);
+    if paired {
+        let outcome = ios::block_on(ios::pair(
+            &rig.mux(),
+            phone.udid(),
+            Duration::from_secs(30),
+            &CancelToken::new(),
+            |_| {},
+        ))
+        .unwrap();
+        assert_eq!(outcome, ios::PairOutcome::Paired);
+    }
+    phone
 }
 
-impl Rig {
-    fn new() -> Rig {
-        let dir = tempfile::tempdir().unwrap();
-        let sim = SimUsbmuxd::start(
-            UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
-            &dir.path().join("usbmuxd"),
-        )
-        .unwrap();
-        Rig { dir, sim }
+/// The rig's usbmuxd, and an adb server that cannot start (no adb in its search path), so
+/// only the iPhone is looked at.
+fn sources(rig: &Rig) -> Sources {
+    Sources {
+        usbmuxd: Ok(rig.mux()),
+        adb: AdbServer::new(free_port()).with_search_path(rig.dir.path().join("no-adb")),
     }
+}
 
-    fn mux(&self) -> Usbmuxd {
-        Usbmuxd::new(MuxAddress::parse(&self.sim.address().to_string()).unwrap())
-    }
+fn check(rig: &Rig, phone: &SimIphone, options: &CheckOptions) -> HealthReport {
+    let cancel = CancelToken::new();
+    let device = ios::block_on(ios::read(&rig.mux(), phone.udid(), &cancel)).unwrap();
+    health::check(sources(rig), device, options, &cancel).unwrap()
+}
 
-    /// A phone with `change` applied, paired with this computer when `paired`.
-    fn phone(&self, paired: bool, change: impl FnOnce(&mut IphoneConfig)) -> SimIphone {
-        let mut config = IphoneConfig::new(self.dir.path().join("phone"));
-        change(&mut config);
-        let phone = self.sim.add_iphone(config).unwrap();
-        if paired {
-            let outcome = ios::block_on(ios::pair(
-                &self.mux(),
-                phone.udid(),
-                Duration::from_secs(30),
-                &CancelToken::new(),
-                |_| {},
-            ))
-            .unwrap();
-            assert_eq!(outcome, ios::PairOutcome::Paired);
-        }
-        phone
-    }
-
-    /// This usbmuxd, and an adb server that cannot start (no adb in its search path), so
-    /// only the iPhone is looked at.
-    fn sources(&self) -> Sources {
-        Sources {
-            usbmuxd: Ok(self.mux()),
-            adb: AdbServer::new(free_port()).with_search_path(self.dir.path().join("no-adb")),
-        }
-    }
-
-    fn check(&self, phone: &SimIphone, options: &CheckOptions) -> HealthReport {
-        let cancel = CancelToken::new();
-        let device = ios::block_on(ios::read(&self.mux(), phone.udid(), &cancel)).unwrap();
-        health::check(self.sources(), device, options, &cancel).unwrap()
-    }
+/// The finding with `code`; panics with the codes found when there is none.
+fn finding<'a>(report: &'a HealthReport, code: &str) -> &'a plugback_core::finding::Finding {
+    report
+        .findings
+        .iter()
+        .find(|f| f.code == code)
+        .unwrap_or_else(|| panic!("no {code} finding in {:?}", codes(report)))
 }
 
 fn small(payload_bytes: u64, observe: Duration) -> CheckOptions {
@@ -102,8 +90,8 @@ fn leftovers(storage: &Path) -> Vec<String> {
 #[test]
 fn a_good_link_is_graded_good_with_every_figure_measured() {
     let rig = Rig::new();
-    let phone = rig.phone(true, |_| {});
-    let report = rig.check(&phone, &small(4_000_000, Duration::from_millis(500)));
+    let phone = phone(&rig, true, |_| {});
+    let report = check(&rig, &phone, &small(4_000_000, Duration::from_millis(500)));
     assert_eq!(report.grade, Grade::Good, "{:?}", report.findings);
     assert!(report.findings.is_empty());
     assert_eq!(report.device.platform, Platform::Ios);
@@ -138,14 +126,12 @@ fn a_good_link_is_graded_good_with_every_figure_measured() {
 #[test]
 fn a_slow_link_is_poor_with_the_slow_transfer_finding_and_its_fix() {
     let rig = Rig::new();
-    let phone = rig.phone(true, |c| c.faults.push(Fault::SlowLink { mb_per_s: 2 }));
-    let report = rig.check(&phone, &small(2_000_000, Duration::from_millis(500)));
+    let phone = phone(&rig, true, |c| {
+        c.faults.push(Fault::SlowLink { mb_per_s: 2 })
+    });
+    let report = check(&rig, &phone, &small(2_000_000, Duration::from_millis(500)));
     assert_eq!(report.grade, Grade::Poor, "{:?}", report.findings);
-    let slow = report
-        .findings
-        .iter()
-        .find(|f| f.code == "health-slow-transfer")
-        .unwrap_or_else(|| panic!("no slow-transfer finding in {:?}", codes(&report)));
+    let slow = finding(&report, "health-slow-transfer");
     assert_eq!(slow.severity, Severity::Problem);
     assert!(slow.fix.contains("another cable"), "{}", slow.fix);
     let write = report.probe.as_ref().unwrap().write_mb_per_s().unwrap();
@@ -159,12 +145,12 @@ fn a_slow_link_is_poor_with_the_slow_transfer_finding_and_its_fix() {
 #[test]
 fn a_usb3_iphone_on_a_usb2_link_is_told_it_will_be_5_to_10_times_slower() {
     let rig = Rig::new();
-    let phone = rig.phone(true, |c| {
+    let phone = phone(&rig, true, |c| {
         c.product_type = "iPhone16,1".into();
         c.name = "Work iPhone".into();
         c.link_mbps = 480;
     });
-    let report = rig.check(&phone, &small(1_000_000, Duration::from_millis(200)));
+    let report = check(&rig, &phone, &small(1_000_000, Duration::from_millis(200)));
     assert_eq!(report.device.model.as_deref(), Some("iPhone 15 Pro"));
     assert_eq!(report.best_link_mbps, Some(10_000));
     assert_eq!(codes(&report), vec!["health-usb2-link"]);
@@ -179,10 +165,10 @@ fn a_usb3_iphone_on_a_usb2_link_is_told_it_will_be_5_to_10_times_slower() {
 #[test]
 fn a_flapping_cable_gives_the_flapping_finding() {
     let rig = Rig::new();
-    let phone = rig.phone(true, |_| {});
+    let phone = phone(&rig, true, |_| {});
     let cancel = CancelToken::new();
     let device = ios::block_on(ios::read(&rig.mux(), phone.udid(), &cancel)).unwrap();
-    let sources = rig.sources();
+    let sources = sources(&rig);
     let checking = std::thread::spawn(move || {
         health::check(
             sources,
@@ -203,11 +189,7 @@ fn a_flapping_cable_gives_the_flapping_finding() {
         "the check saw {:?}",
         report.flaps
     );
-    let flapping = report
-        .findings
-        .iter()
-        .find(|f| f.code == "health-flapping")
-        .unwrap_or_else(|| panic!("no flapping finding in {:?}", codes(&report)));
+    let flapping = finding(&report, "health-flapping");
     assert_eq!(flapping.severity, Severity::Problem);
     assert!(flapping.fix.contains("another cable") && flapping.fix.contains("hub"));
     assert_eq!(report.grade, Grade::Poor);
@@ -216,8 +198,8 @@ fn a_flapping_cable_gives_the_flapping_finding() {
 #[test]
 fn a_phone_that_does_not_trust_this_computer_is_not_probed_and_says_what_to_do() {
     let rig = Rig::new();
-    let phone = rig.phone(false, |_| {});
-    let report = rig.check(&phone, &small(1_000_000, Duration::from_millis(200)));
+    let phone = phone(&rig, false, |_| {});
+    let report = check(&rig, &phone, &small(1_000_000, Duration::from_millis(200)));
     assert_eq!(report.device.state, DeviceState::NotPaired);
     assert!(report.probe.is_none());
     assert_eq!(codes(&report), vec!["device-not-paired"]);
@@ -228,13 +210,13 @@ fn a_phone_that_does_not_trust_this_computer_is_not_probed_and_says_what_to_do()
 #[test]
 fn a_phone_unplugged_during_the_probe_is_a_transport_error_not_a_hang() {
     let rig = Rig::new();
-    let phone = rig.phone(true, |c| {
+    let phone = phone(&rig, true, |c| {
         c.faults.push(Fault::DisconnectAfterBytes {
             bytes: 3_000_000,
             back_after: Some(Duration::from_millis(300)),
         })
     });
-    let report = rig.check(&phone, &small(8_000_000, Duration::from_secs(1)));
+    let report = check(&rig, &phone, &small(8_000_000, Duration::from_secs(1)));
     let probe = report.probe.as_ref().unwrap();
     assert!(
         !probe.errors.is_empty(),
@@ -251,7 +233,7 @@ fn a_phone_unplugged_during_the_probe_is_a_transport_error_not_a_hang() {
     );
 
     // The phone is back (the fault fires once): the next check removes the old file too.
-    let again = rig.check(&phone, &small(1_000_000, Duration::from_millis(100)));
+    let again = check(&rig, &phone, &small(1_000_000, Duration::from_millis(100)));
     assert!(again.probe.as_ref().unwrap().errors.is_empty(), "{again:?}");
     assert!(leftovers(&storage).is_empty(), "{:?}", leftovers(&storage));
 }
@@ -280,11 +262,7 @@ fn an_android_phone_on_a_slow_link_is_poor_and_its_test_file_is_removed() {
     )
     .unwrap();
     assert_eq!(report.device.platform, Platform::Android);
-    let slow = report
-        .findings
-        .iter()
-        .find(|f| f.code == "health-slow-transfer")
-        .unwrap_or_else(|| panic!("no slow-transfer finding in {:?}", codes(&report)));
+    let slow = finding(&report, "health-slow-transfer");
     assert_eq!(slow.severity, Severity::Problem);
     assert_eq!(report.grade, Grade::Poor);
     let probe = report.probe.as_ref().unwrap();

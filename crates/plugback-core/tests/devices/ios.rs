@@ -12,13 +12,13 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 /// A simulated usbmuxd in a private folder.
-struct Rig {
-    dir: TempDir,
-    sim: SimUsbmuxd,
+pub(super) struct Rig {
+    pub(super) dir: TempDir,
+    pub(super) sim: SimUsbmuxd,
 }
 
 impl Rig {
-    fn new() -> Rig {
+    pub(super) fn new() -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let sim = SimUsbmuxd::start(
             UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
@@ -28,15 +28,15 @@ impl Rig {
         Rig { dir, sim }
     }
 
-    fn config(&self, name: &str) -> IphoneConfig {
+    pub(super) fn config(&self, name: &str) -> IphoneConfig {
         IphoneConfig::new(self.dir.path().join(name))
     }
 
-    fn add(&self, config: IphoneConfig) -> SimIphone {
+    pub(super) fn add(&self, config: IphoneConfig) -> SimIphone {
         self.sim.add_iphone(config).unwrap()
     }
 
-    fn mux(&self) -> Usbmuxd {
+    pub(super) fn mux(&self) -> Usbmuxd {
         match self.sim.address() {
             UsbmuxdAddr::Tcp(addr) => Usbmuxd::new(MuxAddress::Tcp(*addr)),
             #[allow(unreachable_patterns)]

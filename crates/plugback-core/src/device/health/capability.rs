@@ -45,39 +45,18 @@ pub fn best_link_mbps(device: &Device, usb: Option<&UsbPhone>) -> Option<u32> {
 mod tests {
     use super::*;
     use crate::device::usb::UsbPhoneKind;
-    use crate::device::{Battery, DeviceState, Link, Storage};
 
     fn phone(platform: Platform, model: &str) -> Device {
         Device {
-            id: "x".into(),
-            platform,
-            name: None,
             model: Some(model.into()),
-            os_version: None,
-            serial: None,
-            state: DeviceState::Ready,
-            battery: Battery::default(),
-            storage: Storage::default(),
-            link: Link::default(),
-            will_encrypt: None,
+            ..Device::sample(platform, "x")
         }
     }
 
     fn usb(version: Option<u16>) -> UsbPhone {
         UsbPhone {
-            kind: UsbPhoneKind::AndroidAdb,
-            maker: None,
-            vendor_id: 0x18D1,
-            product_id: 0x4EE7,
-            serial: Some("x".into()),
-            manufacturer: None,
-            product: None,
-            speed: None,
             usb_version: version,
-            bus_id: "1".into(),
-            port_chain: vec![1],
-            autosuspend: None,
-            sysfs_path: None,
+            ..UsbPhone::sample(UsbPhoneKind::AndroidAdb)
         }
     }
 

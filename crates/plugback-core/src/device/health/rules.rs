@@ -323,26 +323,20 @@ fn errors(evidence: &Evidence, probe: &ProbeFigures, found: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::Link;
     use crate::device::health::figures::{ProbeError, ProbePlan};
     use crate::device::usb::UsbPhoneKind;
-    use crate::device::{Battery, Link, Storage};
 
     fn iphone(model: &str, speed: u32) -> Device {
         Device {
-            id: "00008130-0001".into(),
-            platform: Platform::Ios,
             name: Some("Sam's iPhone".into()),
             model: Some(model.into()),
             os_version: Some("18.1".into()),
-            serial: None,
-            state: DeviceState::Ready,
-            battery: Battery::default(),
-            storage: Storage::default(),
             link: Link {
                 speed_mbps: Some(speed),
                 via_hub: Some(false),
             },
-            will_encrypt: None,
+            ..Device::sample(Platform::Ios, "00008130-0001")
         }
     }
 
@@ -505,19 +499,10 @@ mod tests {
         let mut device = iphone("iPhone 14 Pro", 480);
         device.link.via_hub = Some(true);
         let usb = UsbPhone {
-            kind: UsbPhoneKind::Iphone,
-            maker: Some("Apple"),
-            vendor_id: 0x05AC,
-            product_id: 0x12A8,
-            serial: None,
-            manufacturer: None,
-            product: None,
-            speed: None,
-            usb_version: Some(0x0200),
-            bus_id: "1".into(),
             port_chain: vec![1, 3],
             autosuspend: Some(Autosuspend::Auto),
             sysfs_path: Some("/sys/bus/usb/devices/1-1.3".into()),
+            ..UsbPhone::sample(UsbPhoneKind::Iphone)
         };
         let mut seen = evidence(&device, None);
         seen.usb = Some(&usb);

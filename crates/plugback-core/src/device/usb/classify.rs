@@ -136,6 +136,28 @@ impl UsbPhone {
     }
 }
 
+#[cfg(test)]
+impl UsbPhone {
+    /// A phone of `kind` on bus 1, port 1, with nothing else known: tests set what they check.
+    pub(crate) fn sample(kind: UsbPhoneKind) -> UsbPhone {
+        UsbPhone {
+            kind,
+            maker: None,
+            vendor_id: 0,
+            product_id: 0,
+            serial: None,
+            manufacturer: None,
+            product: None,
+            speed: None,
+            usb_version: None,
+            bus_id: "1".into(),
+            port_chain: vec![1],
+            autosuspend: None,
+            sysfs_path: None,
+        }
+    }
+}
+
 /// The phone this USB device is, if it is one.
 pub fn classify(device: &UsbDescriptor) -> Option<UsbPhone> {
     let (kind, maker) = kind_of(device)?;

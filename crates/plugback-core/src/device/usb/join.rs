@@ -56,41 +56,21 @@ pub fn fill_links(devices: &mut [Device], phones: &[UsbPhone]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::model::{Battery, DeviceState, Link, Storage};
+    use crate::device::model::Link;
     use crate::device::usb::classify::UsbPhoneKind;
     use crate::device::usb::descriptor::LinkSpeed;
 
     fn device(platform: Platform, id: &str) -> Device {
-        Device {
-            id: id.into(),
-            platform,
-            name: None,
-            model: None,
-            os_version: None,
-            serial: None,
-            state: DeviceState::Ready,
-            battery: Battery::default(),
-            storage: Storage::default(),
-            link: Link::default(),
-            will_encrypt: None,
-        }
+        Device::sample(platform, id)
     }
 
     fn phone(kind: UsbPhoneKind, serial: Option<&str>, speed: LinkSpeed, ports: &[u8]) -> UsbPhone {
         UsbPhone {
-            kind,
-            maker: None,
-            vendor_id: 0,
-            product_id: 0,
             serial: serial.map(str::to_owned),
-            manufacturer: None,
-            product: None,
             speed: Some(speed),
-            usb_version: None,
             bus_id: "001".into(),
             port_chain: ports.to_vec(),
-            autosuspend: None,
-            sysfs_path: None,
+            ..UsbPhone::sample(kind)
         }
     }
 
