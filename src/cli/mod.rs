@@ -1,7 +1,7 @@
 //! The command-line front end: the same engine as the window, for scripts.
 //!
 //! Exit codes are a contract: 0 all good (warnings allowed), 1 problems found,
-//! 2 the command could not run.
+//! 2 the command could not run, 3 (restore) blocked by the preflight.
 
 mod backups;
 mod devices;
@@ -11,6 +11,9 @@ mod health;
 mod info;
 mod output;
 mod pair;
+mod password;
+mod restore;
+mod test_restore;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -68,6 +71,11 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Check the cable, port and link to a phone: graded good, fair or poor, with fixes.
     Health(health::HealthArgs),
+    /// Restore a backup to a phone: the preflight, then the restore with the
+    /// stay-plugged-in watchdog.
+    Restore(restore::RestoreArgs),
+    /// Prove a backup restores: restore it into a simulated phone and check every file.
+    TestRestore(test_restore::TestRestoreArgs),
 }
 
 /// Runs a command and returns the process exit code.
@@ -81,5 +89,7 @@ pub fn run(command: Command, dirs: &[PathBuf]) -> i32 {
         Command::Devices(args) => devices::run(&args),
         Command::Doctor(args) => doctor::run(&args),
         Command::Health(args) => health::run(&args),
+        Command::Restore(args) => restore::run(&args),
+        Command::TestRestore(args) => test_restore::run(&args),
     }
 }

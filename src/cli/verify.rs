@@ -2,14 +2,14 @@
 //! not run. `--json` prints one document for scripts.
 
 use super::output::{human_bytes, outln, print_error, print_json};
+use super::password::PasswordArgs;
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use plugback_core::backup::verify::{
     self, ProgressReporter, Severity, VerifyOptions, VerifyProgress, VerifyReport,
 };
-use plugback_core::secret::Password;
 use serde_json::json;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -19,19 +19,15 @@ pub struct VerifyArgs {
     /// Read and decrypt every file, not only the file list.
     #[arg(long)]
     pub deep: bool,
-    /// Read the backup password from the first line of this file.
-    #[arg(long, value_name = "FILE", conflicts_with = "password_stdin")]
-    pub password_file: Option<PathBuf>,
-    /// Read the backup password from the first line of standard input.
-    #[arg(long)]
-    pub password_stdin: bool,
+    #[command(flatten)]
+    pub password: PasswordArgs,
     /// Print one JSON document.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: &VerifyArgs) -> i32 {
-    let password = match read_password(args) {
+    let password = match args.password.read() {
         Ok(p) => p,
         Err(message) => {
             eprintln!("error: {message}");
@@ -71,22 +67,6 @@ pub fn run(args: &VerifyArgs) -> i32 {
             EXIT_CANNOT_RUN
         }
     }
-}
-
-fn read_password(args: &VerifyArgs) -> Result<Option<Password>, String> {
-    if let Some(file) = &args.password_file {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| format!("cannot read the password file {}: {e}", file.display()))?;
-        return Ok(Some(Password::from_first_line(&text)));
-    }
-    if args.password_stdin {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
-        return Ok(Some(Password::from_first_line(&text)));
-    }
-    Ok(None)
 }
 
 /// A bar on a terminal; nothing at all when output goes to a pipe or a file, or with --json.

@@ -5,6 +5,8 @@ mod devices;
 mod doctor;
 mod health;
 mod pair;
+mod restore;
+mod test_restore;
 
 use plugback_sim::make_backup::{KdfCost, Kind, Spec, make_backup};
 use serde_json::Value;

@@ -406,6 +406,213 @@ pub const CATALOG: &[Explanation] = &[
             "Keep the phone unlocked and plugged in, try another cable and another port directly on the computer, then run the health check again."
         },
     ),
+    // iPhone restore: the phone's own refusals (MBErrorDomain codes) and the engine's
+    entry(
+        "mb-102",
+        "The iPhone could not set up the restore",
+        "The iPhone could not move the data of an earlier, unfinished restore out of the way (it says \"Error moving incomplete restore directory into place\"). This usually follows a restore that was interrupted.",
+        "Restart the iPhone (turn it off and on again), unlock it, plug it back in and start the restore again.",
+    ),
+    entry(
+        "mb-105",
+        "The iPhone does not have enough free space",
+        "The backup holds more data than the iPhone has room for.",
+        "Free space on the iPhone (Settings › General › iPhone Storage: remove apps, videos or downloads you can get back later), then start the restore again. Restoring to an iPhone with more storage also works.",
+    ),
+    entry(
+        "mb-205",
+        "The iPhone found the backup incomplete or damaged",
+        "The iPhone checked the backup while receiving it and refused it: a file is missing, has the wrong size or cannot be read, or the backup's own description files are damaged.",
+        "Verify the backup in Plugback to see what is wrong with it. Copy the backup again from where it came from, or restore a different backup.",
+    ),
+    entry(
+        "mb-207",
+        "The backup password is wrong",
+        "The backup is encrypted and the iPhone did not accept the password it was given. Only the iPhone can check it.",
+        "Enter the password again, carefully: it is the one chosen for encrypted backups in Finder or iTunes, not the iPhone's passcode or your Apple Account password. Check for a space at the start or end.",
+    ),
+    entry(
+        "mb-208",
+        "The iPhone is locked",
+        "The iPhone could not open its protected storage to restore an encrypted backup. It does that only while it is unlocked and trusts this computer.",
+        "Unlock the iPhone with its passcode and keep it unlocked until the restore finishes. If it keeps happening, pair the iPhone with this computer again (answer Trust on the iPhone), then restore again.",
+    ),
+    entry(
+        "mb-209",
+        "The backup comes from a newer iOS",
+        "The backup was made by an iPhone running a newer version of iOS than this iPhone runs, and an iPhone never restores a backup from a newer iOS.",
+        "Update this iPhone (Settings › General › Software Update) to the same iOS version as the backup or newer, then restore again.",
+    ),
+    entry(
+        "mb-211",
+        "Find My is turned on",
+        "The iPhone will not be restored while Find My iPhone is on: it protects a lost or stolen iPhone from being overwritten.",
+        "On the iPhone, open Settings › your name › Find My › Find My iPhone and turn it off (it asks for your Apple Account password). Then start the restore again. You can turn Find My back on afterwards.",
+    ),
+    entry(
+        "mb-unknown",
+        "The iPhone refused the restore",
+        "The iPhone stopped the restore with an error Plugback has no explanation for. Its own words are in the message.",
+        "Restart the iPhone, unlock it, plug it in directly (no hub) and try again. If it happens again, note the error number and message and ask for help.",
+    ),
+    entry(
+        "restore-phone-lost",
+        "The phone was disconnected during the restore",
+        "The connection to the phone ended in the middle of the restore: the cable was pulled or moved, the phone restarted, or the port lost power. The phone may now hold part of the backup.",
+        "Plug the phone back in, directly into the computer with a cable you trust, and unlock it. An Android restore carries on where it stopped; an iPhone restore starts again from the beginning, and a restore that runs to the end puts everything in place.",
+    ),
+    entry(
+        "restore-stalled",
+        "The restore stopped moving",
+        "The phone is still connected but has neither asked for nor taken any data for too long. The phone, the cable or the connection is stuck.",
+        "Unplug the phone, restart it, plug it back in directly into the computer and start the restore again. If it stalls at the same point again, try another cable and another port.",
+    ),
+    entry(
+        "restore-unsafe-path",
+        "The phone asked for a file outside the backup",
+        "During the restore the phone asked for a file that is not part of the backup being restored (a path leading elsewhere on this computer). Plugback refused and sent nothing from outside the backup. A normal iPhone never asks for that.",
+        "Do not restore to this device again until you know what it is: it may not be a genuine iPhone, or something between it and the computer is tampering with the connection. Your files on this computer were not sent.",
+    ),
+    entry(
+        "restore-backup-unreadable",
+        "A file of the backup could not be read",
+        "The phone asked for a file of the backup that is missing or could not be read from the disk, so the restore could not complete.",
+        "Verify the backup in Plugback. If the backup is on an external drive, check that it is still connected. Copy the backup again from where it came from if files are missing.",
+    ),
+    entry(
+        "restore-request-refused",
+        "The phone asked to change files on this computer",
+        "During a restore the phone only needs to read the backup, but it asked to create, move, remove or upload files. Plugback refused: a restore never changes the backup.",
+        "Nothing is needed if the restore finishes. If it fails, restart the iPhone and try again; if the phone keeps asking, ask for help.",
+    ),
+    entry(
+        "restore-apps-skipped",
+        "The phone will not reinstall the backup's apps",
+        "The backup's Info.plist, which lists the apps to reinstall, is missing or cannot be read. The phone still restores the data.",
+        "After the restore, install your apps again from the App Store; their data comes back when each app is installed. To have them reinstalled automatically, copy the backup again from its source and restore again.",
+    ),
+    entry(
+        "preflight-blocked",
+        "The restore was not started",
+        "A check before the restore found something that would make it fail or harm the phone's data (the checklist says which). Nothing was sent to the phone.",
+        "Fix the items marked BLOCK in the checklist, each has its own fix, then start the restore again.",
+    ),
+    entry(
+        "restore-not-confirmed",
+        "The restore was not confirmed",
+        "A restore replaces what is on the phone, so Plugback asks before it starts; no answer came (or the answer was no).",
+        "Start it again and answer yes, or add --yes when a script starts it.",
+    ),
+    entry(
+        "restore-wrong-backup",
+        "This backup does not fit this phone",
+        "An iPhone backup can only be restored to an iPhone, and an Android backup or folder only to an Android phone.",
+        "Choose a backup made from a phone of the same kind, or plug in the phone the backup belongs to.",
+    ),
+    entry(
+        "restore-not-supported",
+        "Plugback cannot restore this yet",
+        "This kind of backup cannot be restored from here yet.",
+        "Check the backup with plugback verify; to restore it, use the tool that made it for now.",
+    ),
+    entry(
+        "password-unreadable",
+        "The password could not be read",
+        "The password file or standard input given for the backup's password could not be read.",
+        "Check the path of --password-file and that your account may read it, or pass the password on standard input with --password-stdin.",
+    ),
+    entry(
+        "restore-incomplete",
+        "Some files did not reach the phone",
+        "The restore finished, but the phone refused or could not store some files (the message names the first). The rest arrived.",
+        "Check that the phone has free space and that the folder is one the phone lets a computer write to, then run the restore again: files already on the phone are skipped, so only the missing ones are sent.",
+    ),
+    // Android restore: notes about single files and the end of the restore
+    entry(
+        "restore-files-already-there",
+        "Some files are already on the phone",
+        "These files are on the phone already, with the same size and date as in the backup, so they are not sent again. This is how a restore that was interrupted carries on where it stopped.",
+        "Nothing is needed.",
+    ),
+    entry(
+        "restore-file-refused",
+        "A file did not reach the phone",
+        "The phone would not store this file (its own reason is in the message), or the file could not be read from the backup on this computer. The restore carries on with the other files.",
+        "If the phone says it has no space left, free some space on it. If the file could not be read here, check that the drive with the backup is still connected and verify the backup. Then run the restore again: only what is missing is sent.",
+    ),
+    entry(
+        "restore-files-left-out",
+        "A file of the backup cannot be restored",
+        "The backup's file list describes this file in a way Plugback cannot use (a damaged entry), its data is missing from the backup folder or has the wrong size, or it is a link or a special file rather than a regular file. The other files are restored.",
+        "Verify the backup in Plugback to see what is wrong with it. If the file matters, copy the backup again from where it came from and restore again.",
+    ),
+    entry(
+        "restore-media-scan-failed",
+        "The phone may not show the restored photos yet",
+        "Every file is on the phone, but the phone did not take Plugback's request to look for new photos, videos and music, so the gallery or the music app may not list them yet.",
+        "Restart the phone: it looks for new photos, videos and music as it starts. The files are there in the meantime, in the Files app.",
+    ),
+    // Android apps (APK installs) and adb restore of .ab archives
+    entry(
+        "app-install-no-space",
+        "The phone has no room for this app",
+        "The phone's package manager refused the app because its storage is too full to hold it.",
+        "Free some space on the phone (Settings, Storage), then restore the apps again.",
+    ),
+    entry(
+        "app-install-conflict",
+        "The phone already has a different version of this app",
+        "An app with the same name is on the phone already, and it is newer or was signed by another developer, so Android will not replace it with the copy in the backup.",
+        "If you want the backup's version, uninstall the app on the phone first (its data on the phone goes with it), then restore the apps again. Otherwise keep the one on the phone.",
+    ),
+    entry(
+        "app-install-unsupported",
+        "This app is not made for this phone",
+        "The app in the backup needs another Android version, another kind of processor or a feature this phone lacks, so Android will not install it.",
+        "Install the app from the app store instead: it offers the version made for this phone.",
+    ),
+    entry(
+        "app-install-bad-apk",
+        "The app's files in the backup are damaged",
+        "Android could not read the app's installation files (APKs) from the backup, or a part of a split app is missing.",
+        "Verify the backup in Plugback. Install the app from the app store instead, or copy the backup again from where it came from.",
+    ),
+    entry(
+        "app-install-blocked",
+        "The phone does not allow this install",
+        "The phone's settings, its owner's restrictions or its app checks stopped the install (for example installs from a computer are turned off, or the phone asked and nobody agreed).",
+        "Unlock the phone and watch its screen during the install; allow installs over USB in the developer options if the phone has that setting. Then restore the apps again.",
+    ),
+    entry(
+        "app-install-failed",
+        "The phone did not install this app",
+        "The phone's package manager refused the app with a reason Plugback does not sort; the message gives the phone's own words.",
+        "Restart the phone and restore the apps again. If it still fails, install the app from the app store.",
+    ),
+    entry(
+        "android-confirm-restore",
+        "Confirm the restore on the phone",
+        "The phone now shows a Full restore screen. Nothing is restored until someone taps Restore my data there; after 60 seconds the phone gives up. For an encrypted backup the password is typed on that screen: adb gives the computer no way to pass it on.",
+        "Unlock the phone, tap Restore my data, and type the backup password if the screen asks for it. Keep the phone plugged in until Plugback says the restore ended.",
+    ),
+    entry(
+        "android-restore-not-confirmed",
+        "Nobody confirmed the restore on the phone in time",
+        "The phone waited for someone to tap Restore my data, and the 60 seconds it allows passed, so it restored nothing. If you did tap it in time, the phone may still be restoring, as it sends no word to the computer.",
+        "Start the restore again with the phone unlocked in your hand, and tap Restore my data as soon as the screen appears. If the phone still shows the screen now, tap Do not restore first.",
+    ),
+    entry(
+        "android-restore-ended-early",
+        "The phone ended the restore before the end of the backup",
+        "The phone closed the restore before it had taken the whole backup file. That happens when Do not restore is tapped, when the password typed on the phone is wrong, or when the phone cannot read the file. The phone does not tell the computer which.",
+        "Start again and tap Restore my data. For an encrypted backup, type the backup password exactly (it is the password chosen when the backup was made, not the screen lock). Verify the backup in Plugback if it ends early again.",
+    ),
+    entry(
+        "android-restore-sent",
+        "The phone took the whole backup",
+        "Every byte of the backup reached the phone and the phone ended the restore. Android does not tell the computer what it restored. Since Android 12 it puts back the data only of apps that allow it, and text messages need the phone's own tools.",
+        "Open the apps on the phone to check their data. Apps whose data did not come back can often restore it from their own account or cloud backup.",
+    ),
     // Doctor: what this computer needs for phones
     entry(
         "doctor-usbmuxd-missing",
@@ -519,7 +726,13 @@ pub const CATALOG: &[Explanation] = &[
 
 /// The explanation for a code, if Plugback has one.
 pub fn explain(code: &str) -> Option<&'static Explanation> {
-    CATALOG.iter().find(|e| e.code == code)
+    let known = |code: &str| CATALOG.iter().find(|e| e.code == code);
+    // An iPhone error number Plugback has no entry for still gets the general one.
+    known(code).or_else(|| {
+        code.starts_with("mb-")
+            .then(|| known("mb-unknown"))
+            .flatten()
+    })
 }
 
 /// Entries whose code, title or text mention every word of `query` (case-insensitive).

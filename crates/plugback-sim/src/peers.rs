@@ -27,6 +27,27 @@ pub struct AdbServer {
     port: u16,
 }
 
+/// The shared test fixtures (`../shared/fixtures` beside the workspace). None (with a
+/// printed notice) where they are absent; a failure instead when
+/// `PLUGBACK_REQUIRE_SHARED=1`, so CI cannot skip the tests that read them.
+pub fn shared_fixtures() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    if root.join("README.txt").is_file() {
+        return Some(root);
+    }
+    if std::env::var("PLUGBACK_REQUIRE_SHARED").as_deref() == Ok("1") {
+        panic!(
+            "PLUGBACK_REQUIRE_SHARED=1 but the shared fixtures are not at {}",
+            root.display()
+        );
+    }
+    eprintln!(
+        "notice: shared fixtures not found at {}; skipping this test",
+        root.display()
+    );
+    None
+}
+
 /// Finds `tool` on the PATH. When it is missing, returns None after a notice, or panics
 /// when PLUGBACK_REQUIRE_PEERS=1 so that CI cannot skip silently.
 pub fn require_tool(tool: &str) -> Option<PathBuf> {

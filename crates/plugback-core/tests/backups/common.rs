@@ -4,25 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// `../shared/fixtures` seen from the workspace root. None (with a printed notice) where it
-/// is absent; a failure instead when `PLUGBACK_REQUIRE_SHARED=1`, so CI cannot skip them.
-pub fn shared_fixtures() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
-    if root.join("README.txt").is_file() {
-        return Some(root);
-    }
-    if std::env::var("PLUGBACK_REQUIRE_SHARED").as_deref() == Ok("1") {
-        panic!(
-            "PLUGBACK_REQUIRE_SHARED=1 but the shared fixtures are not at {}",
-            root.display()
-        );
-    }
-    eprintln!(
-        "notice: shared fixtures not found at {}; skipping this test",
-        root.display()
-    );
-    None
-}
+pub use plugback_sim::peers::shared_fixtures;
 
 /// A fresh temporary folder, removed when dropped.
 pub fn temp_dir() -> tempfile::TempDir {

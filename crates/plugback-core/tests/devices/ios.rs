@@ -493,3 +493,28 @@ fn every_iphone_code_has_an_explanation() {
         );
     }
 }
+
+#[test]
+fn find_my_is_read_from_a_paired_phone_and_unknown_otherwise() {
+    for on in [true, false] {
+        let rig = Rig::new();
+        let mut config = rig.config("phone");
+        config.find_my = on;
+        let phone = rig.add(config);
+        let mux = rig.mux();
+        run(async {
+            assert_eq!(
+                ios::find_my(&mux, phone.udid(), &none()).await.unwrap(),
+                None
+            );
+            let paired = ios::pair(&mux, phone.udid(), Duration::from_secs(30), &none(), |_| {})
+                .await
+                .unwrap();
+            assert_eq!(paired, PairOutcome::Paired);
+            assert_eq!(
+                ios::find_my(&mux, phone.udid(), &none()).await.unwrap(),
+                Some(on)
+            );
+        });
+    }
+}

@@ -5,8 +5,12 @@
 
 mod health;
 mod ios;
+mod ios_restore;
+mod restore_jobs;
 mod watcher;
 
 // Android (a private adb server per test comes from `plugback_sim::peers`).
 mod android;
+mod android_apps;
 mod android_health;
+mod android_restore;

@@ -14,12 +14,18 @@
 //! FAIL the phone ends the service, and after a transport or framing error nobody knows
 //! where in the stream the two sides are: in both cases the client refuses further
 //! requests instead of misreading the stream.
+//!
+//! Many small files cost a round trip each when every answer is awaited before the next
+//! request, so STAT and SEND can also be pipelined ([`SyncClient::stat_many`],
+//! [`SyncClient::send_pipelined`]): requests go out back to back and the answers, which
+//! the phone gives in order, are read behind them, as adb's own client does for folders.
 
 use crate::cancel::CancelToken;
 use crate::device::DeviceError;
 use crate::device::android::server::AdbServer;
 use crate::device::android::shell;
 use crate::device::android::smart_socket::SmartSocket;
+use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
 
 /// The largest DATA payload either side may send (adb's `SYNC_DATA_MAX`).
@@ -36,6 +42,10 @@ const READ_BUFFER: usize = 256 * 1024;
 /// link's speed before the phone can answer, which on a slow link is longer than one
 /// ordinary silence.
 const SEND_REPLY_TIMEOUTS: u32 = 6;
+/// How many STAT requests [`SyncClient::stat_many`] sends before reading their answers:
+/// enough to hide the round trip, few enough that the answers (16 bytes each) never fill
+/// a buffer on the way back while the requests are still being written.
+const STAT_WINDOW: usize = 128;
 
 /// The mode adb gives a pushed file when it is told nothing: a regular file, rw-r--r--.
 pub const DEFAULT_FILE_MODE: u32 = 0o100_644;
@@ -132,8 +142,19 @@ impl SyncStream for SmartSocket {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
     Ready,
+    /// Writing a pipelined SEND failed: no new request may go out, but the answers the
+    /// phone gave before it stopped can still be read (they say which files arrived and
+    /// why it stopped). Holds why.
+    Draining(String),
     /// Why it cannot: the phone ended the service, or the stream's position is unknown.
     Unusable(String),
+}
+
+/// Why writing a SEND stopped: the file being sent could not be read on this computer,
+/// or the stream to the phone failed.
+enum SendWriteError {
+    Local(std::io::Error),
+    Stream(DeviceError),
 }
 
 /// One `sync:` connection to a phone. Requests run one at a time; the connection serves
@@ -144,6 +165,12 @@ pub struct SyncClient<S: SyncStream = SmartSocket> {
     start: usize,
     end: usize,
     state: State,
+    /// The paths of pipelined SENDs whose answers are still to be read, oldest first.
+    awaiting: VecDeque<String>,
+    /// Reused for the messages of a SEND, so a small file leaves in one write.
+    outbox: Vec<u8>,
+    /// Reused for reading one DATA chunk of a file; allocated on the first SEND.
+    chunk: Vec<u8>,
 }
 
 impl SyncClient<SmartSocket> {
@@ -168,12 +195,21 @@ impl<S: SyncStream> SyncClient<S> {
             start: 0,
             end: 0,
             state: State::Ready,
+            awaiting: VecDeque::new(),
+            outbox: Vec::new(),
+            chunk: Vec::new(),
         }
     }
 
-    /// True while the connection can take another request.
+    /// True while the connection can take another request (while pipelined answers are
+    /// awaited, only another pipelined SEND).
     pub fn is_usable(&self) -> bool {
         self.state == State::Ready
+    }
+
+    /// How many pipelined SENDs still wait for their answer to be read.
+    pub fn awaiting_answers(&self) -> usize {
+        self.awaiting.len()
     }
 
     /// STAT: the mode, size and mtime of `path` (not following a final symbolic link).
@@ -183,19 +219,51 @@ impl<S: SyncStream> SyncClient<S> {
         check_path(path, path.len())?;
         self.guard(|client| {
             client.write_request(ID_STAT, path.as_bytes())?;
-            let mut reply = [0u8; 16];
-            client.read_exact(&mut reply)?;
-            let field = |at: usize| {
-                u32::from_le_bytes([reply[at], reply[at + 1], reply[at + 2], reply[at + 3]])
-            };
-            if field(0) != ID_STAT {
-                return Err(client.protocol(format!("STAT answered {}", id_name(field(0)))));
+            client.read_stat_reply()
+        })
+    }
+
+    /// STAT of every path in `paths`, in order, pipelined: a window of requests goes out
+    /// at once and their answers are read behind it, so a long list costs a few round
+    /// trips instead of one per path.
+    pub fn stat_many<P: AsRef<str>>(&mut self, paths: &[P]) -> Result<Vec<FileStat>, DeviceError> {
+        self.ready()?;
+        for path in paths {
+            check_path(path.as_ref(), path.as_ref().len())?;
+        }
+        self.guard(|client| {
+            let mut found = Vec::with_capacity(paths.len());
+            let mut requests = Vec::new();
+            for window in paths.chunks(STAT_WINDOW) {
+                client.check_cancel()?;
+                requests.clear();
+                for path in window {
+                    let path = path.as_ref().as_bytes();
+                    requests.extend_from_slice(&header(ID_STAT, path.len() as u32));
+                    requests.extend_from_slice(path);
+                }
+                client.stream.write_all(&requests)?;
+                for _ in window {
+                    found.push(client.read_stat_reply()?);
+                }
             }
-            Ok(FileStat {
-                mode: field(4),
-                size: field(8),
-                mtime: field(12),
-            })
+            Ok(found)
+        })
+    }
+
+    fn read_stat_reply(&mut self) -> Result<FileStat, DeviceError> {
+        let mut reply = [0u8; 16];
+        self.read_exact(&mut reply)?;
+        let field = |at: usize| {
+            u32::from_le_bytes([reply[at], reply[at + 1], reply[at + 2], reply[at + 3]])
+        };
+        if field(0) != ID_STAT {
+            return Err(self.protocol(format!("STAT answered {}", id_name(field(0)))));
+        }
+        Ok(FileStat {
+            mode: field(4),
+            size: field(8),
+            mtime: field(12),
         })
     }
 
@@ -214,6 +282,75 @@ impl<S: SyncStream> SyncClient<S> {
         let spec = format!("{path},{mode}");
         check_path(path, spec.len())?;
         self.guard(|client| client.send_file(path, &spec, mtime, data))
+    }
+
+    /// SEND without waiting for the phone's answer, so the next file can follow at once:
+    /// the phone stores each file while the next one is on its way. Returns the number of
+    /// bytes written. Answers come back in order and are read with
+    /// [`SyncClient::read_send_answer`]; until all are read, only further pipelined SENDs
+    /// are accepted.
+    ///
+    /// When the stream fails mid-file, the file stays queued: a phone that refuses a file
+    /// answers FAIL and hangs up, which breaks a later write, so reading the queued
+    /// answers tells which files arrived and why the phone stopped. When `data` itself
+    /// fails (`DeviceError::Io`), the file leaves the queue, as the phone never got all of
+    /// it; earlier answers can still be read. Either way no new request may follow.
+    pub fn send_pipelined(
+        &mut self,
+        path: &str,
+        mode: u32,
+        mtime: u32,
+        data: &mut dyn Read,
+    ) -> Result<u64, DeviceError> {
+        self.usable()?;
+        let spec = format!("{path},{mode}");
+        check_path(path, spec.len())?;
+        self.awaiting.push_back(path.to_string());
+        match self.write_send(&spec, mtime, data) {
+            Ok(sent) => Ok(sent),
+            Err(SendWriteError::Local(e)) => {
+                self.awaiting.pop_back();
+                self.state = State::Draining(format!("the file for {path} could not be read: {e}"));
+                Err(DeviceError::Io(e))
+            }
+            Err(SendWriteError::Stream(err @ DeviceError::Io(_))) => {
+                self.state = State::Draining(format!("sending {path} failed: {err}"));
+                Err(err)
+            }
+            Err(SendWriteError::Stream(err)) => {
+                // A timeout or a cancel: waiting longer for answers would only delay.
+                self.awaiting.clear();
+                self.state = State::Unusable(format!("sending {path} failed: {err}"));
+                Err(err)
+            }
+        }
+    }
+
+    /// Reads the answer to the oldest pipelined SEND: its path once the phone has stored
+    /// it. The phone's FAIL is [`DeviceError::Refused`] with its reason; then (as after any
+    /// error) the later files got no answer and the connection is done.
+    pub fn read_send_answer(&mut self) -> Result<String, DeviceError> {
+        if let State::Unusable(_) = self.state {
+            return self.usable().map(|()| String::new());
+        }
+        let Some(path) = self.awaiting.front().cloned() else {
+            return Err(self.protocol("no SEND is waiting for its answer".into()));
+        };
+        // As patient as for a single SEND: bytes of earlier files may still be draining
+        // towards the phone. (A phone that hung up ends the wait at once.)
+        match self.read_send_reply(&path, SEND_REPLY_TIMEOUTS) {
+            Ok(()) => {
+                self.awaiting.pop_front();
+                Ok(path)
+            }
+            Err(err) => {
+                self.awaiting.clear();
+                if !matches!(self.state, State::Unusable(_)) {
+                    self.state = State::Unusable(format!("an earlier request failed: {err}"));
+                }
+                Err(err)
+            }
+        }
     }
 
     /// SEND of bytes already in memory.
@@ -256,37 +393,66 @@ impl<S: SyncStream> SyncClient<S> {
         mtime: u32,
         data: &mut dyn Read,
     ) -> Result<u64, DeviceError> {
-        self.write_request(ID_SEND, spec.as_bytes())?;
-        // Header and payload leave in one write: one syscall and one packet train per chunk.
-        let mut chunk = vec![0u8; 8 + SYNC_DATA_MAX];
-        let mut sent: u64 = 0;
-        loop {
-            self.check_cancel()?;
-            let n = fill(data, &mut chunk[8..]).map_err(DeviceError::Io)?;
-            if n == 0 {
-                break;
-            }
-            chunk[..8].copy_from_slice(&header(ID_DATA, n as u32));
-            if let Err(err) = self.stream.write_all(&chunk[..8 + n]) {
-                return Err(self.reason_for_broken_send(path, err));
-            }
-            sent += n as u64;
-        }
-        if let Err(err) = self.stream.write_all(&header(ID_DONE, mtime)) {
-            return Err(self.reason_for_broken_send(path, err));
-        }
-        self.read_send_reply(path)?;
+        let sent = match self.write_send(spec, mtime, data) {
+            Ok(sent) => sent,
+            Err(SendWriteError::Local(e)) => return Err(DeviceError::Io(e)),
+            Err(SendWriteError::Stream(err)) => return Err(self.reason_for_broken_send(path, err)),
+        };
+        self.read_send_reply(path, SEND_REPLY_TIMEOUTS)?;
         Ok(sent)
     }
 
-    /// The answer to a finished SEND, waited for longer than an ordinary reply.
-    fn read_send_reply(&mut self, path: &str) -> Result<(), DeviceError> {
+    /// Writes a whole SEND: the request, the file as DATA chunks, and DONE with `mtime`.
+    /// Messages are gathered and leave in writes of about one chunk, so a small file
+    /// goes out in a single write.
+    fn write_send(
+        &mut self,
+        spec: &str,
+        mtime: u32,
+        data: &mut dyn Read,
+    ) -> Result<u64, SendWriteError> {
+        self.check_cancel().map_err(SendWriteError::Stream)?;
+        let mut out = std::mem::take(&mut self.outbox);
+        let mut chunk = std::mem::take(&mut self.chunk);
+        chunk.resize(SYNC_DATA_MAX, 0);
+        out.clear();
+        out.extend_from_slice(&header(ID_SEND, spec.len() as u32));
+        out.extend_from_slice(spec.as_bytes());
+        let mut sent: u64 = 0;
+        loop {
+            self.check_cancel().map_err(SendWriteError::Stream)?;
+            let n = fill(data, &mut chunk).map_err(SendWriteError::Local)?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&header(ID_DATA, n as u32));
+            out.extend_from_slice(&chunk[..n]);
+            sent += n as u64;
+            if out.len() >= SYNC_DATA_MAX {
+                self.stream
+                    .write_all(&out)
+                    .map_err(SendWriteError::Stream)?;
+                out.clear();
+            }
+        }
+        out.extend_from_slice(&header(ID_DONE, mtime));
+        self.stream
+            .write_all(&out)
+            .map_err(SendWriteError::Stream)?;
+        self.outbox = out;
+        self.chunk = chunk;
+        Ok(sent)
+    }
+
+    /// The answer to a finished SEND, waited for up to `patience` of the stream's
+    /// timeouts.
+    fn read_send_reply(&mut self, path: &str, patience: u32) -> Result<(), DeviceError> {
         // Only the wait for the first byte is patient: once the answer has started, the
         // rest follows at once or not at all.
         let mut waited = 1;
         while let Err(err) = self.buffer_more_if_empty() {
             match err {
-                DeviceError::Timeout { .. } if waited < SEND_REPLY_TIMEOUTS => waited += 1,
+                DeviceError::Timeout { .. } if waited < patience => waited += 1,
                 other => return Err(other),
             }
         }
@@ -383,10 +549,24 @@ impl<S: SyncStream> SyncClient<S> {
         result
     }
 
+    /// Whether a new request of any kind may go out.
     fn ready(&self) -> Result<(), DeviceError> {
+        self.usable()?;
+        if !self.awaiting.is_empty() {
+            // Their answers come first in the stream: another reply would be misread.
+            return Err(self.protocol(format!(
+                "{} pipelined SEND answers must be read before another request",
+                self.awaiting.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether the connection can still carry requests (pipelined SENDs included).
+    fn usable(&self) -> Result<(), DeviceError> {
         match &self.state {
             State::Ready => Ok(()),
-            State::Unusable(why) => Err(DeviceError::Protocol {
+            State::Draining(why) | State::Unusable(why) => Err(DeviceError::Protocol {
                 peer: self.stream.peer().to_string(),
                 detail: format!("this sync connection cannot be used any more ({why})"),
             }),
@@ -974,5 +1154,162 @@ mod tests {
         c.quit().unwrap();
         assert_eq!(c.stream.written, b"QUIT\0\0\0\0");
         assert_unusable(&mut c);
+    }
+
+    fn send_framing(path: &str, mode: u32, mtime: u32, data: &[u8]) -> Vec<u8> {
+        let spec = format!("{path},{mode}");
+        let mut out = cat(&[&msg(b"SEND", spec.len() as u32), spec.as_bytes()]);
+        for chunk in data.chunks(SYNC_DATA_MAX) {
+            out.extend_from_slice(&msg(b"DATA", chunk.len() as u32));
+            out.extend_from_slice(chunk);
+        }
+        out.extend_from_slice(&msg(b"DONE", mtime));
+        out
+    }
+
+    #[test]
+    fn pipelined_sends_are_framed_as_single_ones_and_answered_in_order() {
+        let mut c = client(&cat(&[
+            &msg(b"OKAY", 0),
+            &msg(b"OKAY", 0),
+            &stat_reply(0o100_644, 3, 7),
+        ]));
+        c.send_pipelined("/sdcard/a", 0o100_644, 7, &mut &b"abc"[..])
+            .unwrap();
+        c.send_pipelined("/sdcard/b", 0o100_600, 8, &mut &b""[..])
+            .unwrap();
+        assert_eq!(
+            c.stream.written,
+            cat(&[
+                &send_framing("/sdcard/a", 0o100_644, 7, b"abc"),
+                &send_framing("/sdcard/b", 0o100_600, 8, b""),
+            ])
+        );
+        assert_eq!(c.awaiting_answers(), 2);
+        // Another kind of request would read a SEND's answer as its own.
+        match c.stat("/sdcard/a") {
+            Err(DeviceError::Protocol { detail, .. }) => {
+                assert!(detail.contains("must be read"), "{detail}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.read_send_answer().unwrap(), "/sdcard/a");
+        assert_eq!(c.read_send_answer().unwrap(), "/sdcard/b");
+        assert_eq!(c.awaiting_answers(), 0);
+        assert!(matches!(
+            c.read_send_answer(),
+            Err(DeviceError::Protocol { .. })
+        ));
+        assert_eq!(c.stat("/sdcard/a").unwrap().size, 3);
+    }
+
+    #[test]
+    fn a_refused_pipelined_file_is_named_and_the_rest_get_no_answer() {
+        let reason = b"couldn't create file: No space left on device";
+        let mut c = client(&cat(&[
+            &msg(b"OKAY", 0),
+            &msg(b"FAIL", reason.len() as u32),
+            reason,
+        ]));
+        for path in ["/sdcard/a", "/sdcard/b", "/sdcard/c"] {
+            c.send_pipelined(path, 0o100_644, 1, &mut &b"x"[..])
+                .unwrap();
+        }
+        assert_eq!(c.read_send_answer().unwrap(), "/sdcard/a");
+        match c.read_send_answer() {
+            Err(DeviceError::Refused { detail }) => assert_eq!(
+                detail,
+                "/sdcard/b: couldn't create file: No space left on device"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.awaiting_answers(), 0);
+        assert_unusable(&mut c);
+        assert!(c.read_send_answer().is_err());
+    }
+
+    #[test]
+    fn after_a_broken_pipelined_write_the_answers_given_are_still_read() {
+        let reason = b"write failed: No space left on device";
+        let mut stream = fake(&cat(&[
+            &msg(b"OKAY", 0),
+            &msg(b"FAIL", reason.len() as u32),
+            reason,
+        ]));
+        let first = send_framing("/sdcard/a", 0o100_644, 1, b"xy").len();
+        stream.broken_after = Some(2 * first + 10);
+        let mut c = SyncClient::new(stream);
+        c.send_pipelined("/sdcard/a", 0o100_644, 1, &mut &b"xy"[..])
+            .unwrap();
+        c.send_pipelined("/sdcard/b", 0o100_644, 1, &mut &b"xy"[..])
+            .unwrap();
+        match c.send_pipelined("/sdcard/c", 0o100_644, 1, &mut &[0u8; 100][..]) {
+            Err(DeviceError::Io(e)) => assert_eq!(e.kind(), ErrorKind::BrokenPipe),
+            other => panic!("{other:?}"),
+        }
+        assert!(!c.is_usable());
+        assert_eq!(c.awaiting_answers(), 3);
+        // No new request goes out, but what the phone said is heard.
+        assert!(matches!(
+            c.send_pipelined("/sdcard/d", 0o100_644, 1, &mut &b""[..]),
+            Err(DeviceError::Protocol { .. })
+        ));
+        assert_eq!(c.read_send_answer().unwrap(), "/sdcard/a");
+        match c.read_send_answer() {
+            Err(DeviceError::Refused { detail }) => {
+                assert!(detail.starts_with("/sdcard/b: "), "{detail}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.awaiting_answers(), 0);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_leaves_the_queue() {
+        struct Unreadable;
+        impl Read for Unreadable {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::new(ErrorKind::PermissionDenied, "denied"))
+            }
+        }
+        let mut c = client(&msg(b"OKAY", 0));
+        c.send_pipelined("/sdcard/a", 0o100_644, 1, &mut &b"x"[..])
+            .unwrap();
+        match c.send_pipelined("/sdcard/b", 0o100_644, 1, &mut Unreadable) {
+            Err(DeviceError::Io(e)) => assert_eq!(e.kind(), ErrorKind::PermissionDenied),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.awaiting_answers(), 1);
+        assert_eq!(c.read_send_answer().unwrap(), "/sdcard/a");
+        assert!(!c.is_usable());
+    }
+
+    #[test]
+    fn stat_many_keeps_the_order_across_windows() {
+        let count = STAT_WINDOW + 3;
+        let paths: Vec<String> = (0..count).map(|i| format!("/sdcard/f{i}")).collect();
+        let replies: Vec<u8> = (0..count as u32)
+            .flat_map(|i| stat_reply(0o100_644, i, 1_000 + i))
+            .collect();
+        let mut c = client(&replies);
+        let found = c.stat_many(&paths).unwrap();
+        assert_eq!(found.len(), count);
+        for (i, stat) in found.iter().enumerate() {
+            assert_eq!((stat.size, stat.mtime), (i as u32, 1_000 + i as u32));
+        }
+        let expected: Vec<u8> = paths
+            .iter()
+            .flat_map(|p| cat(&[&msg(b"STAT", p.len() as u32), p.as_bytes()]))
+            .collect();
+        assert_eq!(c.stream.written, expected);
+        assert!(c.is_usable());
+        // An over-long path refuses the whole list before a word goes to the phone.
+        let long = format!("/sdcard/{}", "a".repeat(MAX_PATH));
+        let mut c = client(b"");
+        assert!(matches!(
+            c.stat_many(&["/sdcard", long.as_str()]),
+            Err(DeviceError::Refused { .. })
+        ));
+        assert!(c.stream.written.is_empty());
     }
 }

@@ -8,7 +8,7 @@
 
 use idevice::IdeviceError;
 use idevice::afc::AfcClient;
-use idevice::afc::opcode::{AfcFopenMode, AfcOpcode};
+use idevice::afc::opcode::{AfcFopenMode, AfcLockOp, AfcOpcode};
 
 /// An open file on the phone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +57,17 @@ impl AfcFile {
             )));
         }
         Ok(reply.payload)
+    }
+
+    /// An flock-style lock (AFC FileRefLock). Each `AfcLockOp` carries the would-block
+    /// flag: a lock held elsewhere answers `AfcError::OpWouldBlock` at once, and the
+    /// caller decides whether to try again.
+    pub(crate) async fn lock(self, afc: &mut AfcClient, op: AfcLockOp) -> Result<(), IdeviceError> {
+        let mut request = self.handle_bytes();
+        request.extend_from_slice(&(op as u64).to_le_bytes());
+        afc.send_op(AfcOpcode::FileLock, request, Vec::new())
+            .await
+            .map(drop)
     }
 
     pub(crate) async fn close(self, afc: &mut AfcClient) -> Result<(), IdeviceError> {

@@ -7,14 +7,14 @@
 //! these calls from code without a runtime (the command line, a worker thread).
 
 mod address;
-mod afc_file;
+pub(crate) mod afc_file;
 mod list;
-mod lockdown;
+pub(crate) mod lockdown;
 mod mux;
 mod pair;
 mod probe;
 mod read;
-mod session;
+pub(crate) mod session;
 pub(crate) mod wait;
 
 pub use address::{ADDRESS_VARIABLE, MuxAddress, linux_advice, usbmuxd_advice};
@@ -22,7 +22,7 @@ pub use list::{list, watch};
 pub use mux::Usbmuxd;
 pub use pair::{PairOutcome, pair, pair_once};
 pub use probe::probe;
-pub use read::read;
+pub use read::{find_my, read};
 
 use crate::device::DeviceError;
 use std::future::Future;

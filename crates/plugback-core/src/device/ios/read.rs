@@ -16,6 +16,7 @@ use plist::{Dictionary, Value};
 const BATTERY_DOMAIN: &str = "com.apple.mobile.battery";
 const DISK_DOMAIN: &str = "com.apple.disk_usage";
 const BACKUP_DOMAIN: &str = "com.apple.mobile.backup";
+const FIND_MY_DOMAIN: &str = "com.apple.fmip";
 
 /// Everything Plugback shows about the iPhone `udid`.
 pub async fn read(mux: &Usbmuxd, udid: &str, cancel: &CancelToken) -> Result<Device, DeviceError> {
@@ -23,6 +24,32 @@ pub async fn read(mux: &Usbmuxd, udid: &str, cancel: &CancelToken) -> Result<Dev
         Opened::Session(session) => read_in_session(mux, *session, cancel).await,
         Opened::NotPaired(found) => read_without_session(mux, &found, cancel).await,
     }
+}
+
+/// Whether Find My is on (the iPhone then refuses a restore with error 211); None when the
+/// phone does not say or this computer is not paired.
+pub async fn find_my(
+    mux: &Usbmuxd,
+    udid: &str,
+    cancel: &CancelToken,
+) -> Result<Option<bool>, DeviceError> {
+    let Opened::Session(session) = session::open(mux, udid, cancel).await? else {
+        return Ok(None);
+    };
+    let Session { mut client, .. } = *session;
+    let answer = ask(
+        &mut client,
+        mux,
+        cancel,
+        "IsAssociated",
+        Some(FIND_MY_DOMAIN),
+    )
+    .await?;
+    let _ = bounded(lockdown::PEER, mux.reply_timeout, cancel, async {
+        Ok(client.stop_session().await)
+    })
+    .await;
+    Ok(answer.and_then(|v| v.as_boolean()))
 }
 
 async fn read_in_session(

@@ -69,6 +69,29 @@ pub(crate) async fn start_service(
     name: &str,
     cancel: &CancelToken,
 ) -> Result<Idevice, DeviceError> {
+    start(mux, udid, name, false, cancel).await
+}
+
+/// [`start_service`], presenting the pair record's escrow bag so that the phone opens its
+/// data protection for the service: mobilebackup2 restoring an encrypted backup needs it
+/// (without it the phone refuses with MBErrorDomain 208). A record without an escrow bag
+/// starts the service plainly, and the phone decides.
+pub(crate) async fn start_service_with_escrow(
+    mux: &Usbmuxd,
+    udid: &str,
+    name: &str,
+    cancel: &CancelToken,
+) -> Result<Idevice, DeviceError> {
+    start(mux, udid, name, true, cancel).await
+}
+
+async fn start(
+    mux: &Usbmuxd,
+    udid: &str,
+    name: &str,
+    with_escrow: bool,
+    cancel: &CancelToken,
+) -> Result<Idevice, DeviceError> {
     let mut session = match open(mux, udid, cancel).await? {
         Opened::Session(session) => session,
         Opened::NotPaired(_) => {
@@ -77,8 +100,13 @@ pub(crate) async fn start_service(
             });
         }
     };
+    let escrow = if with_escrow {
+        session.record.escrow_bag.clone()
+    } else {
+        None
+    };
     let started = bounded(lockdown::PEER, mux.reply_timeout, cancel, async {
-        Ok(session.client.start_service(name).await)
+        Ok(session.client.start_service_with_escrow(name, escrow).await)
     })
     .await?;
     let (port, ssl) = started.map_err(lockdown_error)?;

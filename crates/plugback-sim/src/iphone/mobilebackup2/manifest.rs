@@ -36,7 +36,7 @@ pub(crate) fn read_backup_records(
     let image = match (keys, manifest_key) {
         (Some(keys), Some(wrapped)) => keys
             .unwrap_file_key(wrapped)
-            .and_then(|key| unlock::decrypt_all(&key, &stored))
+            .and_then(|key| unlock::decrypt_database(&key, &stored))
             .ok_or("cannot decrypt Manifest.db")?,
         _ => stored,
     };

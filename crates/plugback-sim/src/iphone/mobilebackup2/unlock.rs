@@ -211,6 +211,34 @@ impl CbcDecryptor {
     }
 }
 
+/// Decrypts an encrypted Manifest.db. Real backups store it as whole database pages with
+/// no padding, while generated ones pad it: the plaintext is taken as padded only where
+/// that leaves whole pages, as a phone reads it.
+pub(crate) fn decrypt_database(key: &[u8; 32], ciphertext: &[u8]) -> Option<Vec<u8>> {
+    /// The smallest SQLite page: every database file is a multiple of it.
+    const MIN_PAGE: usize = 512;
+    if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK) {
+        return None;
+    }
+    let mut plain = ciphertext.to_vec();
+    let (blocks, _) = plain.as_chunks_mut::<BLOCK>();
+    cbc::Decryptor::<Aes256>::new(key.into(), &[0u8; 16].into())
+        .decrypt_blocks(Array::cast_slice_from_core_mut(blocks));
+    if !plain.starts_with(b"SQLite format 3\0") {
+        return None;
+    }
+    let pad = usize::from(*plain.last()?);
+    let padded = (1..=BLOCK).contains(&pad)
+        && plain[plain.len() - pad..]
+            .iter()
+            .all(|&b| usize::from(b) == pad);
+    let unpadded = plain.len() - pad;
+    if padded && (unpadded.is_multiple_of(MIN_PAGE) || !plain.len().is_multiple_of(MIN_PAGE)) {
+        plain.truncate(unpadded);
+    }
+    Some(plain)
+}
+
 /// Decrypts a whole buffer (Manifest.db).
 pub(crate) fn decrypt_all(key: &[u8; 32], ciphertext: &[u8]) -> Option<Vec<u8>> {
     let mut plain = Vec::with_capacity(ciphertext.len());
@@ -244,6 +272,25 @@ mod tests {
         // A wrong key fails the padding check (almost always; this key pair does).
         let cipher = encrypt_cbc(&key, &[0u8; 16], b"hello");
         assert!(decrypt_all(&[4u8; 32], &cipher).is_none());
+    }
+
+    #[test]
+    fn a_database_is_read_padded_as_generated_and_unpadded_as_real_phones_store_it() {
+        let key = [5u8; 32];
+        let mut page = vec![0u8; 4096];
+        page[..16].copy_from_slice(b"SQLite format 3\0");
+        let padded = encrypt_cbc(&key, &[0u8; 16], &page);
+        assert_eq!(padded.len(), 4096 + 16);
+        assert_eq!(decrypt_database(&key, &padded), Some(page.clone()));
+        // Whole pages, no padding block: the last plaintext byte (0) is no padding.
+        let unpadded = &padded[..4096];
+        assert_eq!(decrypt_database(&key, unpadded), Some(page.clone()));
+        assert_eq!(decrypt_database(&[6u8; 32], unpadded), None, "a wrong key");
+        assert_eq!(
+            decrypt_database(&key, &padded[..4095]),
+            None,
+            "not whole blocks"
+        );
     }
 
     #[test]

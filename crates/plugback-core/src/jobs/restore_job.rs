@@ -1,0 +1,110 @@
+//! A restore of one backup to one phone, as a job: the platform's restore run as the job's
+//! attempts, under the watchdog. The window and the command line both start restores here.
+
+use super::report::JobReport;
+use super::runner::{self, AttemptOutcome, JobContext, JobEvent, JobSpec, RetryPolicy};
+use crate::cancel::CancelToken;
+use crate::device::Device;
+use crate::device::android::AdbServer;
+use crate::device::ios::Usbmuxd;
+use crate::restore::android::FilePlan;
+use crate::restore::ios::IosRestoreOptions;
+use crate::restore::{RestoreError, Sink};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What to send, through which transport.
+pub enum RestoreTarget {
+    /// An iPhone backup folder (the one holding Manifest.db), through usbmuxd.
+    Iphone {
+        mux: Usbmuxd,
+        options: IosRestoreOptions,
+    },
+    /// Files to an Android phone, through the adb server.
+    AndroidFiles { server: AdbServer, plan: FilePlan },
+}
+
+pub struct RestoreRequest {
+    pub job_id: String,
+    /// The phone, as the device layer read it.
+    pub device: Device,
+    pub backup: PathBuf,
+    pub target: RestoreTarget,
+    /// None for the platform's policy.
+    pub policy: Option<RetryPolicy>,
+}
+
+/// Runs the restore to its end on this thread (a worker thread: it blocks). Every event
+/// goes to `events`; the report says how it ended.
+pub fn run(
+    request: &RestoreRequest,
+    ctx: &JobContext,
+    cancel: &CancelToken,
+    events: Arc<dyn Fn(JobEvent) + Send + Sync>,
+) -> JobReport {
+    let device = &request.device;
+    let spec = JobSpec {
+        id: request.job_id.clone(),
+        device_id: device.id.clone(),
+        device_name: device
+            .name
+            .clone()
+            .or_else(|| device.model.clone())
+            .unwrap_or_else(|| device.id.clone()),
+        backup: request.backup.clone(),
+        policy: request
+            .policy
+            .clone()
+            .unwrap_or_else(|| RetryPolicy::for_platform(device.platform)),
+    };
+    let mut attempt = |sink: &Sink, cancel: &CancelToken| match &request.target {
+        RestoreTarget::Iphone { mux, options } => {
+            iphone_attempt(mux, &device.id, &request.backup, options, sink, cancel)
+        }
+        RestoreTarget::AndroidFiles { server, plan } => {
+            android_attempt(server, &device.id, plan, sink, cancel)
+        }
+    };
+    runner::run(&spec, ctx, cancel, events, &mut attempt)
+}
+
+fn iphone_attempt(
+    mux: &Usbmuxd,
+    udid: &str,
+    backup: &std::path::Path,
+    options: &IosRestoreOptions,
+    sink: &Sink,
+    cancel: &CancelToken,
+) -> Result<AttemptOutcome, RestoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RestoreError::Device(e.into()))?;
+    let outcome = runtime.block_on(crate::restore::ios::restore(
+        mux, udid, backup, options, sink, cancel,
+    ))?;
+    Ok(AttemptOutcome {
+        bytes: outcome.bytes_sent,
+        files: outcome.files_sent,
+    })
+}
+
+fn android_attempt(
+    server: &AdbServer,
+    serial: &str,
+    plan: &FilePlan,
+    sink: &Sink,
+    cancel: &CancelToken,
+) -> Result<AttemptOutcome, RestoreError> {
+    let outcome = crate::restore::android::restore_files(server, serial, plan, sink, cancel)?;
+    if let Some(first) = outcome.failed.first() {
+        return Err(RestoreError::Incomplete {
+            failed: outcome.failed.len() as u64,
+            first: format!("{}: {}", first.phone_path, first.reason),
+        });
+    }
+    Ok(AttemptOutcome {
+        bytes: outcome.bytes_sent + outcome.bytes_skipped,
+        files: outcome.sent + outcome.skipped,
+    })
+}

@@ -1,0 +1,58 @@
+//! Gathering the facts the checklist needs: the backup (read only), the phone (as the
+//! device layer last read it), Find My, the computer.
+
+use super::checks::Facts;
+use super::power::PowerSource;
+use crate::backup::catalog;
+use crate::backup::verify::{self, ProgressReporter, VerifyOptions};
+use crate::device::Device;
+use crate::device::health::HealthReport;
+use crate::device::usb::{UsbPresence, join};
+use crate::jobs::KeepAwake;
+use crate::secret::Password;
+use std::path::Path;
+
+/// Reads the facts for restoring `backup` to `device`. `find_my` is what the iPhone said
+/// (None for Android or when it did not say); `health` a health check run just before.
+pub fn gather(
+    backup: &Path,
+    password: Option<&Password>,
+    device: &Device,
+    find_my: Option<bool>,
+    health: Option<&HealthReport>,
+    awake: &dyn KeepAwake,
+) -> Facts {
+    let kind = catalog::detect_kind(backup);
+    let summary = kind
+        .and_then(|kind| catalog::summarize(backup, kind).ok())
+        .unwrap_or_else(|| {
+            crate::backup::BackupSummary::new(
+                backup.to_path_buf(),
+                kind.unwrap_or(crate::backup::BackupKind::Ios),
+            )
+        });
+    let options = VerifyOptions::quick().with_password(password.cloned());
+    let verify =
+        verify::verify(backup, &options, &ProgressReporter::silent()).map_err(|e| e.to_string());
+    let restore_bytes = verify
+        .as_ref()
+        .ok()
+        .map(|r| r.stats.bytes_expected)
+        .filter(|b| *b > 0)
+        .or(summary.total_bytes);
+    let presence = UsbPresence::presence();
+    Facts {
+        backup: summary,
+        verify,
+        password_given: password.is_some(),
+        restore_bytes,
+        device: device.clone(),
+        find_my,
+        usb: join::find(presence.phones(), device).cloned(),
+        health: health.map(|h| (h.grade, h.findings.clone())),
+        power: PowerSource::current(),
+        keep_awake: awake
+            .acquire("Plugback checks it can keep this computer awake")
+            .map(drop),
+    }
+}

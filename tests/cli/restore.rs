@@ -1,0 +1,184 @@
+//! `plugback restore` against the simulated iPhone: the preflight, the restore, the last
+//! JSON line scripts read, and the backup left exactly as it was.
+
+use plugback_sim::iphone::restore_check::{expected_files, files_under};
+use plugback_sim::iphone::{IphoneConfig, SimIphone};
+use plugback_sim::make_backup::{KdfCost, Kind, Spec, make_backup};
+use plugback_sim::peers::free_port;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+struct Bench {
+    dir: tempfile::TempDir,
+    home: PathBuf,
+    mux: plugback_sim::iphone::SimUsbmuxd,
+}
+
+impl Bench {
+    fn new() -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let mux = super::sim_usbmuxd(dir.path());
+        Bench { dir, home, mux }
+    }
+
+    /// A paired phone with `change` applied.
+    fn phone(&self, change: impl FnOnce(&mut IphoneConfig)) -> SimIphone {
+        let mut config = IphoneConfig::new(self.dir.path().join("phone"));
+        change(&mut config);
+        let phone = self.mux.add_iphone(config).unwrap();
+        let paired = self.plugback(&["pair", phone.udid(), "--timeout", "30"], None);
+        assert_eq!(paired.status.code(), Some(0), "{}", super::printed(&paired));
+        phone
+    }
+
+    /// A generated backup named after `phone`, as Finder names them.
+    fn backup(&self, phone: &SimIphone, password: Option<&str>) -> PathBuf {
+        let path = self.dir.path().join("backups").join(phone.udid());
+        let mut spec = Spec::new(Kind::Ios);
+        spec.kdf_cost = KdfCost::Low;
+        spec.password = password.map(str::to_owned);
+        make_backup(&spec, &path).unwrap();
+        path
+    }
+
+    fn plugback(&self, args: &[&str], password: Option<&str>) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_plugback"));
+        cmd.args(args)
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join("config"))
+            .env("XDG_DATA_HOME", self.home.join("data"))
+            .env("USBMUXD_SOCKET_ADDRESS", self.mux.address().to_string())
+            // No adb here: only the iPhone is looked at.
+            .env("ANDROID_ADB_SERVER_PORT", free_port().to_string())
+            .env("PATH", &self.home)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(password) = password {
+            let file = self.home.join("password.txt");
+            std::fs::write(&file, format!("{password}\n")).unwrap();
+            cmd.arg("--password-file").arg(file);
+        }
+        cmd.stdin(Stdio::null()).output().unwrap()
+    }
+
+    fn restore(
+        &self,
+        phone: &SimIphone,
+        backup: &Path,
+        password: Option<&str>,
+    ) -> (Output, Vec<Value>) {
+        let args = [
+            "restore",
+            "--device",
+            &phone.udid()[..10],
+            "--backup",
+            backup.to_str().unwrap(),
+            "--yes",
+            "--skip-cable-check",
+            "--json",
+        ];
+        let out = self.plugback(&args, password);
+        let lines = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| {
+                    panic!("not a JSON line ({e}): {l}\n{}", super::printed(&out))
+                })
+            })
+            .collect();
+        (out, lines)
+    }
+}
+
+#[test]
+fn an_encrypted_backup_is_restored_and_left_untouched() {
+    let bench = Bench::new();
+    let phone = bench.phone(|_| {});
+    let backup = bench.backup(&phone, Some("s3cret"));
+    let before = plugback_sim::tree_hashes(&backup).unwrap();
+
+    let (out, lines) = bench.restore(&phone, &backup, Some("s3cret"));
+    assert_eq!(out.status.code(), Some(0), "{}", super::printed(&out));
+    let preflight = &lines[0];
+    assert_eq!(preflight["event"], "preflight");
+    let password = preflight["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "backup-password")
+        .unwrap();
+    assert_eq!(password["status"], "pass", "{preflight}");
+    assert!(lines.iter().any(|l| l["event"] == "progress"));
+    let last = lines.last().unwrap();
+    assert_eq!(last["ok"], true, "{last}");
+    assert_eq!(last["error"], Value::Null);
+    assert_eq!(last["restarts"], 0);
+    assert!(last["files"].as_u64().unwrap() > 0, "{last}");
+
+    let restored = files_under(&phone.phone().restored_dir()).unwrap();
+    assert_eq!(restored, expected_files(&backup, Some("s3cret")).unwrap());
+    assert_eq!(
+        plugback_sim::tree_hashes(&backup).unwrap(),
+        before,
+        "the backup changed"
+    );
+    let printed = super::printed(&out);
+    assert!(!printed.contains("s3cret"), "the password was printed");
+}
+
+#[test]
+fn a_wrong_password_is_refused_before_the_phone_is_touched() {
+    let bench = Bench::new();
+    let phone = bench.phone(|_| {});
+    let backup = bench.backup(&phone, Some("right"));
+    let (out, lines) = bench.restore(&phone, &backup, Some("wrong"));
+    assert_eq!(out.status.code(), Some(3), "{}", super::printed(&out));
+    let last = lines.last().unwrap();
+    assert_eq!(last["ok"], false);
+    assert_eq!(last["error"]["code"], "preflight-blocked", "{last}");
+    let items = lines[0]["items"].as_array().unwrap();
+    let password = items.iter().find(|i| i["id"] == "backup-password").unwrap();
+    assert_eq!(password["status"], "block", "{password}");
+    assert!(
+        files_under(&phone.phone().restored_dir())
+            .map(|f| f.is_empty())
+            .unwrap_or(true),
+        "something reached the phone"
+    );
+}
+
+#[test]
+fn find_my_on_blocks_with_its_fix_and_a_missing_phone_cannot_run() {
+    let bench = Bench::new();
+    let phone = bench.phone(|c| c.find_my = true);
+    let backup = bench.backup(&phone, None);
+    let (out, lines) = bench.restore(&phone, &backup, None);
+    assert_eq!(out.status.code(), Some(3), "{}", super::printed(&out));
+    let items = lines[0]["items"].as_array().unwrap();
+    let find_my = items.iter().find(|i| i["id"] == "find-my").unwrap();
+    assert_eq!(find_my["status"], "block");
+    assert!(
+        find_my["fix"].as_str().unwrap().contains("Find My"),
+        "{find_my}"
+    );
+
+    let out = bench.plugback(
+        &[
+            "restore",
+            "--device",
+            "nosuchphone",
+            "--backup",
+            backup.to_str().unwrap(),
+            "--yes",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", super::printed(&out));
+    let last: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(last["error"]["code"], "device-not-found", "{last}");
+}
