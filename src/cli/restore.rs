@@ -20,7 +20,8 @@ use plugback_core::jobs::{
     sleep_watch,
 };
 use plugback_core::preflight::{self, Preflight, Status};
-use plugback_core::restore::android::FilePlan;
+use plugback_core::restore::RestoreError;
+use plugback_core::restore::android::{AbSettings, AppPlan, FilePlan};
 use plugback_core::restore::ios::IosRestoreOptions;
 use plugback_core::secret::Password;
 use serde_json::{Value, json};
@@ -43,7 +44,7 @@ pub struct RestoreArgs {
     pub backup: PathBuf,
     #[command(flatten)]
     pub password: PasswordArgs,
-    /// iPhone: do not reinstall the backup's apps.
+    /// Do not reinstall the backup's apps.
     #[arg(long)]
     pub skip_apps: bool,
     /// iPhone: also restore system files (settings, keychain where the backup has them).
@@ -52,8 +53,9 @@ pub struct RestoreArgs {
     /// iPhone: do not let the phone restart at the end.
     #[arg(long)]
     pub no_reboot: bool,
-    /// Android: restore only this phone folder (repeatable), e.g. /sdcard/DCIM.
-    #[arg(long = "only", value_name = "FOLDER")]
+    /// Android: restore only this phone folder (`/sdcard/DCIM`) or app (`com.example.notes`);
+    /// repeatable.
+    #[arg(long = "only", value_name = "FOLDER_OR_APP")]
     pub only: Vec<String>,
     /// Android: where a plain folder of files goes on the phone.
     #[arg(long, value_name = "PHONE_FOLDER", default_value = "/sdcard/Restored")]
@@ -165,42 +167,74 @@ fn target(
             })
         }
         (Platform::Android, Some(BackupKind::AndroidFolder) | None) => {
-            let plan = if kind.is_some() {
-                FilePlan::from_backup_folder(&args.backup)
-            } else {
-                FilePlan::from_folder(&args.backup, &args.to)
-            }
-            .and_then(|plan| {
-                if args.only.is_empty() {
-                    Ok(plan)
-                } else {
-                    plan.only(&args.only)
-                }
-            })
-            .map_err(|e| (plan_error_code(&e), e.to_string()))?;
-            Ok(RestoreTarget::AndroidFiles {
+            let (files, apps) = android_plans(args, kind.is_some())
+                .map_err(|e| (plan_error_code(&e), e.to_string()))?;
+            Ok(RestoreTarget::Android {
                 server: plugback_core::device::android::AdbServer::from_env(),
-                plan,
+                files,
+                apps,
             })
         }
-        (Platform::Android, Some(BackupKind::AndroidAb)) => Err((
-            "restore-not-supported",
-            "Restoring an .ab archive from the command line is not available yet; verify it with `plugback verify`.".to_owned(),
-        )),
+        (Platform::Android, Some(BackupKind::AndroidAb)) => Ok(RestoreTarget::AndroidArchive {
+            server: plugback_core::device::android::AdbServer::from_env(),
+            settings: AbSettings::default(),
+        }),
         (Platform::Ios, _) => Err((
             "restore-wrong-backup",
-            format!("{} is not an iPhone backup Plugback can restore to an iPhone.", args.backup.display()),
+            format!(
+                "{} is not an iPhone backup Plugback can restore to an iPhone.",
+                args.backup.display()
+            ),
         )),
         (Platform::Android, Some(_)) => Err((
             "restore-wrong-backup",
-            format!("{} is an iPhone backup, and the phone is an Android phone.", args.backup.display()),
+            format!(
+                "{} is an iPhone backup, and the phone is an Android phone.",
+                args.backup.display()
+            ),
         )),
     }
 }
 
+/// What an Android restore sends: the backup's files (or a plain folder's) and its apps,
+/// narrowed by `--only`: entries starting with `/` are phone folders, the others apps.
+fn android_plans(
+    args: &RestoreArgs,
+    is_backup: bool,
+) -> Result<(Option<FilePlan>, Option<AppPlan>), RestoreError> {
+    let (folders, packages): (Vec<&String>, Vec<&String>) =
+        args.only.iter().partition(|only| only.starts_with('/'));
+    let selective = !args.only.is_empty();
+    let files = if selective && folders.is_empty() {
+        None
+    } else {
+        let plan = if is_backup {
+            FilePlan::from_backup_folder(&args.backup)?
+        } else {
+            FilePlan::from_folder(&args.backup, &args.to)?
+        };
+        Some(if folders.is_empty() {
+            plan
+        } else {
+            plan.only(&folders)?
+        })
+    };
+    let apps = if !is_backup || args.skip_apps || (selective && packages.is_empty()) {
+        None
+    } else {
+        let plan = AppPlan::from_backup_folder(&args.backup)?;
+        Some(if packages.is_empty() {
+            plan
+        } else {
+            plan.only(&packages)?
+        })
+    };
+    Ok((files, apps))
+}
+
 /// The stable code of a plan error, as the catalog knows it (codes of RestoreError are
 /// built at run time; the few a plan gives are listed here).
-fn plan_error_code(err: &plugback_core::restore::RestoreError) -> &'static str {
+fn plan_error_code(err: &RestoreError) -> &'static str {
     match err.code().as_str() {
         "unsafe-path" => "unsafe-path",
         _ => "restore-backup-unreadable",

@@ -182,3 +182,75 @@ fn find_my_on_blocks_with_its_fix_and_a_missing_phone_cannot_run() {
         serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     assert_eq!(last["error"]["code"], "device-not-found", "{last}");
 }
+
+#[test]
+fn an_android_backup_folder_is_restored_through_the_adb_server() {
+    use plugback_core::restore::android::{AppPlan, FilePlan};
+    use plugback_sim::android::{AndroidConfig, SimAndroid};
+    let Some(adb) = plugback_sim::peers::AdbServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let data = dir.path().join("phone");
+    let sim = SimAndroid::start(
+        AndroidConfig::new(data.clone()),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .unwrap();
+    let serial = sim.address().to_string();
+    adb.attach(&serial);
+    let backup = dir.path().join("backup");
+    let mut spec = Spec::new(Kind::AndroidFolder);
+    spec.files = 12;
+    make_backup(&spec, &backup).unwrap();
+    let before = plugback_sim::tree_hashes(&backup).unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_plugback"))
+        .args(["restore", "--device", &serial, "--backup"])
+        .arg(&backup)
+        .args(["--yes", "--skip-cable-check", "--json"])
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env(
+            "USBMUXD_SOCKET_ADDRESS",
+            format!("127.0.0.1:{}", free_port()),
+        )
+        .env("ANDROID_ADB_SERVER_PORT", adb.port().to_string())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", super::printed(&out));
+    let last: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(last["ok"], true, "{last}");
+    assert_eq!(last["resumes"], 0);
+
+    // Every file of the backup is on the phone, byte for byte.
+    let plan = FilePlan::from_backup_folder(&backup).unwrap();
+    let apps = AppPlan::from_backup_folder(&backup).unwrap();
+    assert!(!apps.apps.is_empty());
+    // Files and installed apps.
+    assert_eq!(
+        last["files"],
+        (plan.items.len() + apps.apps.len()) as u64,
+        "{last}"
+    );
+    for item in &plan.items {
+        // The simulated phone keeps each phone path under its data folder.
+        let there = data.join(item.phone_path.trim_start_matches('/'));
+        assert_eq!(
+            std::fs::read(&there).unwrap_or_default(),
+            std::fs::read(&item.local).unwrap(),
+            "{}",
+            item.phone_path
+        );
+    }
+    assert_eq!(
+        plugback_sim::tree_hashes(&backup).unwrap(),
+        before,
+        "the backup changed"
+    );
+}

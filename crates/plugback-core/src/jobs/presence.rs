@@ -105,10 +105,28 @@ impl PresenceBoard {
     /// Waits until `id` is plugged in and ready, for at most `timeout`; its generation, or
     /// None on timeout or cancel.
     pub fn wait_ready(&self, id: &str, timeout: Duration, cancel: &CancelToken) -> Option<u64> {
-        let deadline = Instant::now() + timeout;
+        self.wait_back(id, None, Duration::ZERO, timeout, cancel)
+    }
+
+    /// Waits until `id` is back after a loss: ready with a generation other than `lost`
+    /// (it left and came back), or ready under `lost` still after `grace` (the connection
+    /// failed but the phone never left). A restore can see a loss before the watcher does;
+    /// without this, the old entry would pass for the phone being back.
+    pub fn wait_back(
+        &self,
+        id: &str,
+        lost: Option<u64>,
+        grace: Duration,
+        timeout: Duration,
+        cancel: &CancelToken,
+    ) -> Option<u64> {
+        let start = Instant::now();
+        let deadline = start + timeout;
         let mut board = self.board();
         loop {
-            if let Some((generation, true)) = board.present.get(id) {
+            if let Some((generation, true)) = board.present.get(id)
+                && (Some(*generation) != lost || start.elapsed() >= grace)
+            {
                 return Some(*generation);
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -161,6 +179,47 @@ mod tests {
         board.arrived("a", true);
         let again = waiter.join().unwrap().unwrap();
         assert_ne!(again, first);
+    }
+
+    #[test]
+    fn after_a_loss_the_old_entry_does_not_pass_for_the_phone_being_back() {
+        let board = Arc::new(PresenceBoard::default());
+        board.arrived("a", true);
+        let lost = board.generation("a");
+        let none = CancelToken::new();
+        // The watcher has not heard of the loss yet: the old entry is only taken after
+        // the grace period.
+        assert_eq!(
+            board.wait_back(
+                "a",
+                lost,
+                Duration::from_secs(60),
+                Duration::from_millis(100),
+                &none
+            ),
+            None
+        );
+        assert_eq!(
+            board.wait_back(
+                "a",
+                lost,
+                Duration::from_millis(50),
+                Duration::from_secs(5),
+                &none
+            ),
+            lost
+        );
+        // Left and back: at once, with the new generation.
+        board.left("a");
+        board.arrived("a", true);
+        let back = board.wait_back(
+            "a",
+            lost,
+            Duration::from_secs(60),
+            Duration::from_secs(5),
+            &none,
+        );
+        assert!(back.is_some() && back != lost);
     }
 
     #[test]

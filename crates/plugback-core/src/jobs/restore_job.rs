@@ -7,7 +7,7 @@ use crate::cancel::CancelToken;
 use crate::device::Device;
 use crate::device::android::AdbServer;
 use crate::device::ios::Usbmuxd;
-use crate::restore::android::FilePlan;
+use crate::restore::android::{AbSettings, AppPlan, FilePlan};
 use crate::restore::ios::IosRestoreOptions;
 use crate::restore::{RestoreError, Sink};
 use std::path::PathBuf;
@@ -20,8 +20,18 @@ pub enum RestoreTarget {
         mux: Usbmuxd,
         options: IosRestoreOptions,
     },
-    /// Files to an Android phone, through the adb server.
-    AndroidFiles { server: AdbServer, plan: FilePlan },
+    /// Files, then apps, to an Android phone, through the adb server. Either may be None
+    /// (a selective restore of apps only, or of folders only).
+    Android {
+        server: AdbServer,
+        files: Option<FilePlan>,
+        apps: Option<AppPlan>,
+    },
+    /// A legacy `adb backup` archive, through `restore:` (the person confirms on the phone).
+    AndroidArchive {
+        server: AdbServer,
+        settings: AbSettings,
+    },
 }
 
 pub struct RestoreRequest {
@@ -55,14 +65,44 @@ pub fn run(
         policy: request
             .policy
             .clone()
-            .unwrap_or_else(|| RetryPolicy::for_platform(device.platform)),
+            .unwrap_or_else(|| match request.target {
+                // An archive cannot carry on half-way: the phone asks again and starts over.
+                RestoreTarget::AndroidArchive { .. } => RetryPolicy {
+                    after_loss: runner::AfterLoss::RestartAfterConfirm,
+                    ..RetryPolicy::for_platform(device.platform)
+                },
+                _ => RetryPolicy::for_platform(device.platform),
+            }),
     };
     let mut attempt = |sink: &Sink, cancel: &CancelToken| match &request.target {
         RestoreTarget::Iphone { mux, options } => {
             iphone_attempt(mux, &device.id, &request.backup, options, sink, cancel)
         }
-        RestoreTarget::AndroidFiles { server, plan } => {
-            android_attempt(server, &device.id, plan, sink, cancel)
+        RestoreTarget::Android {
+            server,
+            files,
+            apps,
+        } => android_attempt(
+            server,
+            &device.id,
+            files.as_ref(),
+            apps.as_ref(),
+            sink,
+            cancel,
+        ),
+        RestoreTarget::AndroidArchive { server, settings } => {
+            let outcome = crate::restore::android::restore_ab(
+                server,
+                &device.id,
+                &request.backup,
+                settings,
+                sink,
+                cancel,
+            )?;
+            Ok(AttemptOutcome {
+                bytes: outcome.archive_bytes,
+                files: 1,
+            })
         }
     };
     runner::run(&spec, ctx, cancel, events, &mut attempt)
@@ -92,19 +132,33 @@ fn iphone_attempt(
 fn android_attempt(
     server: &AdbServer,
     serial: &str,
-    plan: &FilePlan,
+    files: Option<&FilePlan>,
+    apps: Option<&AppPlan>,
     sink: &Sink,
     cancel: &CancelToken,
 ) -> Result<AttemptOutcome, RestoreError> {
-    let outcome = crate::restore::android::restore_files(server, serial, plan, sink, cancel)?;
-    if let Some(first) = outcome.failed.first() {
-        return Err(RestoreError::Incomplete {
-            failed: outcome.failed.len() as u64,
-            first: format!("{}: {}", first.phone_path, first.reason),
-        });
+    let mut done = AttemptOutcome::default();
+    if let Some(plan) = files {
+        let outcome = crate::restore::android::restore_files(server, serial, plan, sink, cancel)?;
+        if let Some(first) = outcome.failed.first() {
+            return Err(RestoreError::Incomplete {
+                failed: outcome.failed.len() as u64,
+                first: format!("{}: {}", first.phone_path, first.reason),
+            });
+        }
+        done.bytes += outcome.bytes_sent + outcome.bytes_skipped;
+        done.files += outcome.sent + outcome.skipped;
     }
-    Ok(AttemptOutcome {
-        bytes: outcome.bytes_sent + outcome.bytes_skipped,
-        files: outcome.sent + outcome.skipped,
-    })
+    if let Some(plan) = apps.filter(|plan| !plan.apps.is_empty()) {
+        let outcome = crate::restore::android::restore_apps(server, serial, plan, sink, cancel)?;
+        if let Some(first) = outcome.failed.first() {
+            return Err(RestoreError::Incomplete {
+                failed: outcome.failed.len() as u64,
+                first: format!("{}: {}", first.package, first.phone_says),
+            });
+        }
+        done.bytes += outcome.bytes_sent;
+        done.files += outcome.installed.len() as u64;
+    }
+    Ok(done)
 }

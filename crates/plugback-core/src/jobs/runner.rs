@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 /// How often the watchdog looks at the phone and the progress: a loss is seen well
 /// within a second.
 const WATCH_EVERY: Duration = Duration::from_millis(100);
+/// After a loss the phone's transport has normally said it left within this; a phone
+/// still listed after it never left (the connection failed, not the cable).
+const LOSS_GRACE: Duration = Duration::from_secs(3);
 
 /// What to do once a lost phone is back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -240,7 +243,13 @@ pub fn run(
         );
         if ctx
             .presence
-            .wait_ready(&spec.device_id, spec.policy.replug_wait, cancel)
+            .wait_back(
+                &spec.device_id,
+                verdict.generation,
+                LOSS_GRACE,
+                spec.policy.replug_wait,
+                cancel,
+            )
             .is_none()
         {
             break Err(if cancel.is_cancelled() {
@@ -352,6 +361,8 @@ fn settle(pause: Duration, cancel: &CancelToken) -> bool {
 struct Verdict {
     lost: bool,
     stalled: bool,
+    /// The phone's generation when the attempt began.
+    generation: Option<u64>,
 }
 
 /// Watches one attempt: the job's cancel, the phone's presence and the progress.
@@ -364,6 +375,7 @@ struct Watchdog {
     last_progress: Arc<AtomicU64>,
     epoch: Instant,
     meter: Arc<Mutex<SpeedMeter>>,
+    generation: Option<u64>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -420,6 +432,7 @@ impl Watchdog {
             last_progress,
             epoch,
             meter: Arc::new(Mutex::new(SpeedMeter::default())),
+            generation,
             thread,
         }
     }
@@ -448,6 +461,7 @@ impl Watchdog {
         Verdict {
             lost: self.lost.load(Ordering::SeqCst),
             stalled: self.stalled.load(Ordering::SeqCst),
+            generation: self.generation,
         }
     }
 }

@@ -169,34 +169,42 @@ fn a_clean_restore_reports_progress_keeps_the_computer_awake_and_logs() {
     assert!(rig.dir.path().join("logs/job-1.jsonl").exists());
 }
 
-#[test]
-fn an_unplugged_android_phone_is_waited_for_and_the_restore_resumes() {
-    let rig = rig(true, false);
+/// Runs an Android job whose first attempt sends some progress, lets `disturb` act on the
+/// phone's presence from another thread, and waits for the watchdog to stop it; the next
+/// attempt succeeds.
+fn resumed_after(rig: &Rig, disturb: impl Fn(&PresenceBoard) + Send + Sync + 'static) -> JobReport {
     let presence = rig.ctx.presence.clone();
+    let disturb = Arc::new(disturb);
     let mut attempts = 0;
-    let report = rig.run(
+    rig.run(
         &spec(Platform::Android),
         &CancelToken::new(),
         &mut |sink, cancel| {
             attempts += 1;
-            if attempts == 1 {
-                progress(sink, 100);
-                // The cable is pulled, then the phone comes back a little later.
-                let board = presence.clone();
-                std::thread::spawn(move || {
-                    board.left("phone-1");
-                    std::thread::sleep(Duration::from_millis(300));
-                    board.arrived("phone-1", true);
+            if attempts > 1 {
+                return Ok(AttemptOutcome {
+                    bytes: 1000,
+                    files: 2,
                 });
-                until_cancelled(cancel);
-                return Err(RestoreError::Cancelled);
             }
-            Ok(AttemptOutcome {
-                bytes: 1000,
-                files: 2,
-            })
+            progress(sink, 100);
+            let (board, disturb) = (presence.clone(), disturb.clone());
+            std::thread::spawn(move || disturb(&board));
+            until_cancelled(cancel);
+            Err(RestoreError::Cancelled)
         },
-    );
+    )
+}
+
+#[test]
+fn an_unplugged_android_phone_is_waited_for_and_the_restore_resumes() {
+    let rig = rig(true, false);
+    // The cable is pulled, then the phone comes back a little later.
+    let report = resumed_after(&rig, |board| {
+        board.left("phone-1");
+        std::thread::sleep(Duration::from_millis(300));
+        board.arrived("phone-1", true);
+    });
     assert!(report.ok, "{report:?}");
     assert_eq!((report.resumes, report.restarts), (1, 0));
     assert!(rig.saw(|e| matches!(
@@ -327,27 +335,12 @@ fn a_computer_that_cannot_be_kept_awake_is_told_not_a_failure() {
 #[test]
 fn a_computer_that_slept_is_told_as_such_and_the_job_waits_for_the_phone_again() {
     let rig = rig(true, false);
-    let presence = rig.ctx.presence.clone();
-    let mut attempts = 0;
-    let report = rig.run(
-        &spec(Platform::Android),
-        &CancelToken::new(),
-        &mut |_, cancel| {
-            attempts += 1;
-            if attempts == 1 {
-                let board = presence.clone();
-                std::thread::spawn(move || {
-                    board.system_resumed();
-                    std::thread::sleep(Duration::from_millis(200));
-                    // The phone comes back after the wake, ready again.
-                    board.arrived("phone-1", true);
-                });
-                until_cancelled(cancel);
-                return Err(RestoreError::Cancelled);
-            }
-            Ok(AttemptOutcome::default())
-        },
-    );
+    let report = resumed_after(&rig, |board| {
+        board.system_resumed();
+        std::thread::sleep(Duration::from_millis(200));
+        // The phone comes back after the wake, ready again.
+        board.arrived("phone-1", true);
+    });
     assert!(report.ok, "{report:?}");
     assert_eq!(report.resumes, 1);
     assert!(rig.saw(|e| matches!(e, JobEvent::Lost { what_happened, .. } if what_happened.contains("went to sleep"))));

@@ -49,7 +49,11 @@ pub enum RestoreError {
     NotConfirmed { window: Duration },
     /// The phone ended an `adb restore` before it took the whole archive.
     #[error("the phone ended the restore after taking {sent} of {total} bytes: {detail}")]
-    EndedEarly { sent: u64, total: u64, detail: String },
+    EndedEarly {
+        sent: u64,
+        total: u64,
+        detail: String,
+    },
     /// A transport problem (no usbmuxd, a refused service, a protocol error).
     #[error(transparent)]
     Device(#[from] DeviceError),

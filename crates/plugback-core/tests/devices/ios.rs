@@ -299,7 +299,8 @@ fn an_unanswered_prompt_times_out_and_a_cancel_stops_the_wait() {
     let mux = rig.mux();
     run(async {
         let mut seen = Vec::new();
-        let timed_out = ios::pair(&mux, phone.udid(), Duration::from_secs(2), &none(), |s| {
+        // Long enough for the first answer (TrustPending) to come even on a loaded machine.
+        let timed_out = ios::pair(&mux, phone.udid(), Duration::from_secs(6), &none(), |s| {
             seen.push(s)
         })
         .await;

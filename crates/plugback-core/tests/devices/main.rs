@@ -13,4 +13,5 @@ mod watcher;
 mod android;
 mod android_apps;
 mod android_health;
+mod android_jobs;
 mod android_restore;

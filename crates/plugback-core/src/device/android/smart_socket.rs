@@ -52,6 +52,12 @@ impl SmartSocket {
     }
 
     /// Who is on the other end, for error messages.
+    /// The connection itself, once a service is open on it, for a caller that streams
+    /// with its own timing (an `.ab` restore writes in short polled steps).
+    pub fn into_stream(self) -> TcpStream {
+        self.stream
+    }
+
     pub fn peer(&self) -> &str {
         &self.peer
     }

@@ -10,6 +10,8 @@
 //! - The host sends the archive, then 1024 zero bytes (adb's own end marker), then waits
 //!   for the phone to close the stream. The phone never says what it restored, or why it
 //!   stopped: refusal, a wrong password and a damaged archive all just close the stream.
+//!   The adb server goes on taking (and dropping) bytes after such a close, so Plugback
+//!   also watches for the end of the stream while it writes.
 //!
 //! So the outcome says what is known: how many bytes the phone took, whether it was seen
 //! reading (bytes moving again after the stall: someone confirmed), and that it ended the
@@ -46,6 +48,8 @@ const STALL_HINT: Duration = Duration::from_secs(1);
 /// Bytes that must move after such a stall before Plugback counts it as the phone
 /// reading: more than the phone's own pipe and one adb packet can hold.
 const READING_EVIDENCE: u64 = 2 * 1024 * 1024;
+/// How often Plugback looks, while writing, whether the phone has ended the restore.
+const END_LOOK: Duration = Duration::from_millis(20);
 /// How often progress is reported while bytes flow.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
@@ -117,6 +121,7 @@ pub fn restore(
         reading_seen: false,
         last_move: Instant::now(),
         last_report: None,
+        last_end_look: None,
     };
     run.report(true);
     let mut buffer = vec![0u8; CHUNK];
@@ -170,8 +175,9 @@ fn sent_message(reading_seen: bool) -> String {
     );
     if !reading_seen {
         message.push_str(
-            " The archive was small enough to pass before the phone had to read it, so \
-             Plugback cannot tell whether \"Restore my data\" was tapped.",
+            " Plugback did not see the phone read the archive as it went (a small archive, \
+             or a busy computer, passes through without waiting for it), so it cannot tell \
+             whether \"Restore my data\" was tapped.",
         );
     }
     message
@@ -193,6 +199,7 @@ struct Run<'a> {
     reading_seen: bool,
     last_move: Instant,
     last_report: Option<Instant>,
+    last_end_look: Option<Instant>,
 }
 
 impl Run<'_> {
@@ -200,6 +207,7 @@ impl Run<'_> {
     fn write(&mut self, mut bytes: &[u8]) -> Result<(), RestoreError> {
         while !bytes.is_empty() {
             self.check_clock()?;
+            self.check_phone_end()?;
             match self.stream.write(bytes) {
                 Ok(0) => return Err(self.ended_early("the connection closed".into())),
                 Ok(n) => {
@@ -217,6 +225,34 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The adb server goes on taking bytes after the phone has closed the stream, and
+    /// drops them; the close shows only as the end of what the phone says. Looked at
+    /// every [`END_LOOK`] without waiting.
+    fn check_phone_end(&mut self) -> Result<(), RestoreError> {
+        if self
+            .last_end_look
+            .is_some_and(|last| last.elapsed() < END_LOOK)
+        {
+            return Ok(());
+        }
+        self.last_end_look = Some(Instant::now());
+        let mut probe = [0u8; 1];
+        let looked = self
+            .stream
+            .set_nonblocking(true)
+            .and_then(|()| self.stream.peek(&mut probe));
+        let restored = self.stream.set_nonblocking(false);
+        match looked {
+            Ok(0) => Err(self.ended_early("the phone closed the restore".into())),
+            // bu prints nothing; anything it does say is not a result.
+            Ok(_) => Ok(()),
+            Err(err) if is_wait(&err) || err.kind() == ErrorKind::Interrupted => {
+                restored.map_err(|err| self.ended_early(err.to_string()))
+            }
+            Err(err) => Err(self.ended_early(err.to_string())),
+        }
     }
 
     fn moved(&mut self, n: u64) {
@@ -281,8 +317,8 @@ impl Run<'_> {
         }
         // Everything is on its way and the phone has not closed: it either waits for the
         // person or restores; Android ends the wait itself after 60 s.
-        let limit = self.settings.confirm_window.max(PHONE_CONFIRM_WINDOW)
-            + self.settings.stall_timeout;
+        let limit =
+            self.settings.confirm_window.max(PHONE_CONFIRM_WINDOW) + self.settings.stall_timeout;
         if !still_writing && self.opened.elapsed() >= limit {
             return Err(RestoreError::Stalled {
                 after: self.settings.stall_timeout,
@@ -358,110 +394,13 @@ fn open_restore(
     serial: &str,
     cancel: &CancelToken,
 ) -> Result<TcpStream, DeviceError> {
-    let timeout = server.timeout();
-    let address = server.address();
-    let mut stream = TcpStream::connect_timeout(&address, timeout).map_err(|e| {
-        if is_wait(&e) {
-            DeviceError::Timeout {
-                what: format!("the adb server at {address}"),
-                after: timeout,
-            }
-        } else {
-            DeviceError::Io(e)
-        }
-    })?;
-    stream.set_nodelay(true)?;
+    let mut socket = server.connect(cancel)?;
+    socket.request(&format!("host:transport:{serial}"))?;
+    socket.request("restore:")?;
+    let stream = socket.into_stream();
     stream.set_read_timeout(Some(POLL))?;
     stream.set_write_timeout(Some(POLL))?;
-    let mut request = |service: &str| -> Result<(), DeviceError> {
-        let framed = format!("{:04x}{service}", service.len());
-        write_polled(&mut stream, framed.as_bytes(), timeout, cancel)?;
-        let mut status = [0u8; 4];
-        read_polled(&mut stream, &mut status, timeout, cancel)?;
-        match &status {
-            b"OKAY" => Ok(()),
-            b"FAIL" => {
-                let mut length = [0u8; 4];
-                read_polled(&mut stream, &mut length, timeout, cancel)?;
-                let length = std::str::from_utf8(&length)
-                    .ok()
-                    .and_then(|hex| usize::from_str_radix(hex, 16).ok())
-                    .unwrap_or(0);
-                let mut message = vec![0u8; length];
-                read_polled(&mut stream, &mut message, timeout, cancel)?;
-                Err(DeviceError::Refused {
-                    detail: String::from_utf8_lossy(&message).into_owned(),
-                })
-            }
-            other => Err(DeviceError::Protocol {
-                peer: format!("the adb server at {address}"),
-                detail: format!(
-                    "expected OKAY or FAIL, got {:?}",
-                    String::from_utf8_lossy(other)
-                ),
-            }),
-        }
-    };
-    request(&format!("host:transport:{serial}"))?;
-    request("restore:")?;
     Ok(stream)
-}
-
-fn write_polled(
-    stream: &mut TcpStream,
-    mut bytes: &[u8],
-    timeout: Duration,
-    cancel: &CancelToken,
-) -> Result<(), DeviceError> {
-    let end = Instant::now() + timeout;
-    while !bytes.is_empty() {
-        poll_check(end, timeout, cancel)?;
-        match stream.write(bytes) {
-            Ok(0) => return Err(DeviceError::Io(ErrorKind::WriteZero.into())),
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if is_wait(&e) || e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(DeviceError::Io(e)),
-        }
-    }
-    Ok(())
-}
-
-fn read_polled(
-    stream: &mut TcpStream,
-    buf: &mut [u8],
-    timeout: Duration,
-    cancel: &CancelToken,
-) -> Result<(), DeviceError> {
-    let end = Instant::now() + timeout;
-    let mut filled = 0;
-    while filled < buf.len() {
-        poll_check(end, timeout, cancel)?;
-        match stream.read(&mut buf[filled..]) {
-            Ok(0) => {
-                return Err(DeviceError::Protocol {
-                    peer: "the adb server".into(),
-                    detail: "the connection closed in the middle of a reply".into(),
-                });
-            }
-            Ok(n) => filled += n,
-            Err(e) if is_wait(&e) || e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(DeviceError::Io(e)),
-        }
-    }
-    Ok(())
-}
-
-fn poll_check(end: Instant, timeout: Duration, cancel: &CancelToken) -> Result<(), DeviceError> {
-    if cancel.is_cancelled() {
-        return Err(DeviceError::Cancelled);
-    }
-    if Instant::now() >= end {
-        return Err(DeviceError::Timeout {
-            what: "the adb server".into(),
-            after: timeout,
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

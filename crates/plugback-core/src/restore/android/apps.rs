@@ -530,7 +530,9 @@ impl Installer<'_> {
             if self.cancel.is_cancelled() {
                 return Err(Step::Fatal(RestoreError::Cancelled));
             }
-            let want = buffer.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let want = buffer
+                .len()
+                .min(usize::try_from(left).unwrap_or(usize::MAX));
             let n = match file.read(&mut buffer[..want]) {
                 Ok(0) => {
                     let short = io::Error::new(
@@ -599,7 +601,12 @@ fn classify(err: DeviceError, cancel: &CancelToken) -> RestoreError {
     }
     match err {
         DeviceError::Timeout { after, .. } => RestoreError::Stalled { after },
-        DeviceError::Io(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+        DeviceError::Io(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ) =>
+        {
             RestoreError::Stalled {
                 after: Duration::ZERO,
             }
@@ -698,7 +705,10 @@ impl<'a> Reporter<'a> {
 
     fn add_bytes(&mut self, n: u64) {
         self.progress.bytes_done = self.progress.bytes_done.saturating_add(n);
-        if self.last.is_none_or(|last| last.elapsed() >= PROGRESS_EVERY) {
+        if self
+            .last
+            .is_none_or(|last| last.elapsed() >= PROGRESS_EVERY)
+        {
             self.emit();
         }
     }
@@ -743,7 +753,10 @@ mod tests {
             InstallFailure::from_code("INSTALL_FAILED_INSUFFICIENT_STORAGE").code(),
             "app-install-no-space"
         );
-        assert_eq!(InstallFailure::from_code("SOMETHING_NEW"), InstallFailure::Other);
+        assert_eq!(
+            InstallFailure::from_code("SOMETHING_NEW"),
+            InstallFailure::Other
+        );
     }
 
     #[test]
@@ -756,17 +769,22 @@ mod tests {
         assert_eq!(parse_session("Failure [x]"), None);
         assert_eq!(
             Route::Abb.service(&["install-create", "-S", "10"]),
-            "abb_exec:package\0install-create\0-S\010"
+            ["abb_exec:package", "install-create", "-S", "10"].join("\0")
         );
         assert_eq!(
             Route::Cmd.service(&["install-commit", "7"]),
             "exec:cmd package install-commit 7"
         );
-        assert_eq!(Route::Pm.service(&["install-commit", "7"]), "exec:pm install-commit 7");
+        assert_eq!(
+            Route::Pm.service(&["install-commit", "7"]),
+            "exec:pm install-commit 7"
+        );
         assert_eq!(Route::first_for(&["cmd".into()]), Route::Cmd);
         assert_eq!(Route::first_for(&[]), Route::Pm);
         assert!(route_unknown("cmd: Can't find service: package\n"));
-        assert!(route_unknown("/system/bin/sh: cmd: inaccessible or not found\n"));
+        assert!(route_unknown(
+            "/system/bin/sh: cmd: inaccessible or not found\n"
+        ));
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod media_scan;
 pub mod plan;
 
 pub use ab::{AbOutcome, AbSettings};
-pub use apps::{AppItem, AppPlan, AppsOutcome, ApkFile, FailedApp, InstallFailure};
+pub use apps::{ApkFile, AppItem, AppPlan, AppsOutcome, FailedApp, InstallFailure};
 pub use files::{FailedFile, FilesOutcome, TransferSettings};
 pub use media_scan::MediaRescan;
 pub use plan::{FilePlan, LeftOut, PlanItem};

@@ -9,16 +9,17 @@ pub(crate) fn apk_bytes(seed: u64, package: &str, name: &str, date_unix: i64) ->
     let identity = format!("apk:{package}/{name}");
     let is_base = name == "base.apk";
     let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+    // Every APK, split ones too, carries its own manifest (a split's names the split):
+    // a binary XML chunk header, then the body.
+    let mut manifest = content_bytes(
+        seed,
+        &format!("{identity}/manifest"),
+        "AndroidManifest",
+        if is_base { 1_536 } else { 512 },
+    );
+    manifest[..4].copy_from_slice(&[0x03, 0x00, 0x08, 0x00]);
+    entries.push(("AndroidManifest.xml".into(), manifest));
     if is_base {
-        // Binary XML chunk header, then the body.
-        let mut manifest = content_bytes(
-            seed,
-            &format!("{identity}/manifest"),
-            "AndroidManifest",
-            1_536,
-        );
-        manifest[..4].copy_from_slice(&[0x03, 0x00, 0x08, 0x00]);
-        entries.push(("AndroidManifest.xml".into(), manifest));
         let mut dex = content_bytes(seed, &format!("{identity}/dex"), "classes.dex", 6_144);
         dex[..8].copy_from_slice(b"dex\n035\0");
         entries.push(("classes.dex".into(), dex));
