@@ -3,6 +3,10 @@
 
 use serde::Serialize;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often a restore reports progress at most: often enough for a smooth bar.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// Where a restore stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -75,6 +79,16 @@ impl Sink {
 
     pub fn progress(&self, progress: Progress) {
         self.send(RestoreEvent::Progress(progress));
+    }
+
+    /// Sends `progress` unless one went out less than [`PROGRESS_EVERY`] ago (`last`
+    /// remembers when), or always with `now`: a fast transfer would otherwise report
+    /// thousands of times a second.
+    pub fn paced_progress(&self, progress: &Progress, last: &mut Option<Instant>, now: bool) {
+        if now || last.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY) {
+            *last = Some(Instant::now());
+            self.progress(progress.clone());
+        }
     }
 
     pub fn note(&self, code: &'static str, message: impl Into<String>) {

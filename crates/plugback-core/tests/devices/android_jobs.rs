@@ -9,16 +9,16 @@
 //! `PLUGBACK_FAULT_SEED=<n>` to replay a failure (each failure message names its seed).
 
 use super::android_health::{attached_phone, core_server};
+use super::job_support::{NoInhibitor, fault_seed};
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::Device;
 use plugback_core::device::android;
 use plugback_core::device::ios::{MuxAddress, Usbmuxd};
 use plugback_core::device::snapshot::Sources;
 use plugback_core::device::watcher::WatcherThread;
-use plugback_core::jobs::awake::AwakeGuard;
 use plugback_core::jobs::restore_job::{self, RestoreRequest, RestoreTarget};
 use plugback_core::jobs::{
-    AfterLoss, JobContext, JobEvent, JobReport, KeepAwake, PresenceBoard, RetryPolicy, Silent,
+    AfterLoss, JobContext, JobEvent, JobReport, PresenceBoard, RetryPolicy, Silent,
 };
 use plugback_core::restore::android::FilePlan;
 use plugback_sim::make_backup::{Kind, Spec, make_backup};
@@ -45,28 +45,6 @@ const WAIT: Duration = Duration::from_secs(30);
 const RECONNECT_POLL: Duration = Duration::from_millis(50);
 /// How long a fresh `connect` may take to bring the phone up before it is tried again.
 const RECONNECT_GRACE: Duration = Duration::from_secs(2);
-
-fn fault_seed() -> u64 {
-    match std::env::var("PLUGBACK_FAULT_SEED") {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("PLUGBACK_FAULT_SEED={text:?} is not a whole number")),
-        Err(_) => DEFAULT_FAULT_SEED,
-    }
-}
-
-/// Keeps nothing awake: jobs run without a session bus here.
-struct NoInhibitor;
-
-struct NoGuard;
-impl AwakeGuard for NoGuard {}
-
-impl KeepAwake for NoInhibitor {
-    fn acquire(&self, _reason: &str) -> Result<Box<dyn AwakeGuard>, String> {
-        Ok(Box::new(NoGuard))
-    }
-}
 
 /// A private adb server with the engine's watcher on it, and what every job shares.
 struct Station {
@@ -338,7 +316,7 @@ fn restores_cut_off_at_random_bytes_resume_and_complete() {
     let Some(station) = Station::new() else {
         return;
     };
-    let seed = fault_seed();
+    let seed = fault_seed(DEFAULT_FAULT_SEED);
     let backups = tempfile::tempdir().unwrap();
     let source = backup(backups.path(), "backup", 40, 48 * 1024, 1);
     let before = tree_hashes(backups.path()).unwrap();

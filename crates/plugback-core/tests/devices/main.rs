@@ -6,6 +6,7 @@
 mod health;
 mod ios;
 mod ios_restore;
+mod job_support;
 mod restore_jobs;
 mod watcher;
 

@@ -8,16 +8,16 @@
 //! `PLUGBACK_FAULT_SEED=<n>` to replay a failure (each failure message names its seed).
 
 use super::ios::Rig;
+use super::job_support::{NoInhibitor, fault_seed};
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::Device;
 use plugback_core::device::android::AdbServer;
 use plugback_core::device::ios::{self, PairOutcome, Usbmuxd};
 use plugback_core::device::snapshot::Sources;
 use plugback_core::device::watcher::WatcherThread;
-use plugback_core::jobs::awake::AwakeGuard;
 use plugback_core::jobs::restore_job::{self, RestoreRequest, RestoreTarget};
 use plugback_core::jobs::{
-    AfterLoss, JobContext, JobEvent, JobReport, KeepAwake, PresenceBoard, RetryPolicy, Silent,
+    AfterLoss, JobContext, JobEvent, JobReport, PresenceBoard, RetryPolicy, Silent,
 };
 use plugback_core::restore::Phase;
 use plugback_core::restore::ios::{IosRestoreOptions, RestoreTimeouts};
@@ -46,28 +46,6 @@ const FAULT_RUNS_AT_ONCE: usize = 4;
 const JOB_DEADLINE: Duration = Duration::from_secs(90);
 /// The longest wait for the watcher to report a phone ready, or for an event.
 const WAIT: Duration = Duration::from_secs(30);
-
-fn fault_seed() -> u64 {
-    match std::env::var("PLUGBACK_FAULT_SEED") {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("PLUGBACK_FAULT_SEED={text:?} is not a whole number")),
-        Err(_) => DEFAULT_FAULT_SEED,
-    }
-}
-
-/// Keeps nothing awake: jobs run without a session bus here.
-struct NoInhibitor;
-
-struct NoGuard;
-impl AwakeGuard for NoGuard {}
-
-impl KeepAwake for NoInhibitor {
-    fn acquire(&self, _reason: &str) -> Result<Box<dyn AwakeGuard>, String> {
-        Ok(Box::new(NoGuard))
-    }
-}
 
 /// One simulated usbmuxd with the engine's watcher on it, and what every job shares: the
 /// presence board, a restart confirmation that always agrees (and counts), the logs.
@@ -304,7 +282,7 @@ fn random_fault(rng: &mut StdRng, backup_bytes: u64) -> Fault {
 
 #[test]
 fn restores_cut_off_at_random_points_restart_and_complete() {
-    let seed = fault_seed();
+    let seed = fault_seed(DEFAULT_FAULT_SEED);
     let station = Station::new();
     let backups = station.rig.dir.path().join("backups");
     let backup = Backup::make(&backups, "00008110-001A2B3C4D5E6F70", 12, 384 * 1024, 1);

@@ -50,8 +50,6 @@ const STALL_HINT: Duration = Duration::from_secs(1);
 const READING_EVIDENCE: u64 = 2 * 1024 * 1024;
 /// How often Plugback looks, while writing, whether the phone has ended the restore.
 const END_LOOK: Duration = Duration::from_millis(20);
-/// How often progress is reported while bytes flow.
-const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// Timing of an archive restore.
 #[derive(Clone, Debug)]
@@ -348,23 +346,14 @@ impl Run<'_> {
     }
 
     fn report(&mut self, now: bool) {
-        if !now
-            && self
-                .last_report
-                .is_some_and(|last| last.elapsed() < PROGRESS_EVERY)
-        {
-            return;
-        }
-        self.last_report = Some(Instant::now());
         let archive = self.total - END_MARKER as u64;
-        self.sink.progress(Progress {
+        let progress = Progress {
             bytes_done: self.sent.min(archive),
             bytes_total: Some(archive),
-            files_done: 0,
-            files_total: None,
-            current: None,
-            phone_percent: None,
-        });
+            ..Progress::default()
+        };
+        self.sink
+            .paced_progress(&progress, &mut self.last_report, now);
     }
 }
 

@@ -34,8 +34,6 @@ use std::time::{Duration, Instant};
 
 /// How much is read from the backup and written to the phone at a time.
 const CHUNK: usize = 64 * 1024;
-/// How often progress is reported while bytes flow.
-const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// The package manager answers in a line or two; more than this is not an answer.
 const MAX_ANSWER: usize = 64 * 1024;
 
@@ -679,7 +677,7 @@ fn read_answer(socket: &mut SmartSocket) -> Result<String, DeviceError> {
     }
 }
 
-/// Progress for the sink, at most every [`PROGRESS_EVERY`].
+/// Progress for the sink, at most every [`crate::restore::event::PROGRESS_EVERY`].
 struct Reporter<'a> {
     sink: &'a Sink,
     progress: Progress,
@@ -705,12 +703,8 @@ impl<'a> Reporter<'a> {
 
     fn add_bytes(&mut self, n: u64) {
         self.progress.bytes_done = self.progress.bytes_done.saturating_add(n);
-        if self
-            .last
-            .is_none_or(|last| last.elapsed() >= PROGRESS_EVERY)
-        {
-            self.emit();
-        }
+        self.sink
+            .paced_progress(&self.progress, &mut self.last, false);
     }
 
     fn app_done(&mut self) {
@@ -719,8 +713,8 @@ impl<'a> Reporter<'a> {
     }
 
     fn emit(&mut self) {
-        self.last = Some(Instant::now());
-        self.sink.progress(self.progress.clone());
+        self.sink
+            .paced_progress(&self.progress, &mut self.last, true);
     }
 }
 

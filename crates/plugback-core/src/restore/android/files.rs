@@ -27,8 +27,6 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
-/// How often progress is reported while bytes flow.
-const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// Notes about single files (left out, refused) past this many are summed up in one.
 const MAX_FILE_NOTES: usize = 20;
 /// How long each look at whether the phone is still there may take, and how many looks,
@@ -587,7 +585,8 @@ impl ItemReader<'_, '_> {
     }
 }
 
-/// Progress for the sink: counts, and reports at most every [`PROGRESS_EVERY`].
+/// Progress for the sink: counts, and reports at most every
+/// [`crate::restore::event::PROGRESS_EVERY`].
 struct Reporter<'a> {
     sink: &'a Sink,
     progress: Progress,
@@ -626,17 +625,13 @@ impl<'a> Reporter<'a> {
     }
 
     fn emit_if_due(&mut self) {
-        if self
-            .last
-            .is_none_or(|last| last.elapsed() >= PROGRESS_EVERY)
-        {
-            self.emit();
-        }
+        self.sink
+            .paced_progress(&self.progress, &mut self.last, false);
     }
 
     fn emit(&mut self) {
-        self.last = Some(Instant::now());
-        self.sink.progress(self.progress.clone());
+        self.sink
+            .paced_progress(&self.progress, &mut self.last, true);
     }
 }
 
