@@ -162,6 +162,29 @@ impl Transfer<'_> {
                 to_stat.push(index);
             }
         }
+        // A file whose folder is not on the phone cannot be there: one look per folder
+        // spares a look per file on a first restore (thousands of photos in a new folder).
+        let mut folders: Vec<&str> = to_stat
+            .iter()
+            .map(|&i| parent_of(&plan.items[i].phone_path))
+            .collect();
+        folders.sort_unstable();
+        folders.dedup();
+        let folder_stats = {
+            let sync = self.connect()?;
+            sync.stat_many(&folders)
+        };
+        let folder_stats = folder_stats.map_err(|err| self.classify(err))?;
+        let absent: std::collections::HashSet<&str> = folders
+            .iter()
+            .zip(&folder_stats)
+            .filter(|(_, stat)| !stat.is_dir())
+            .map(|(folder, _)| *folder)
+            .collect();
+        let (to_stat, new): (Vec<usize>, Vec<usize>) = to_stat
+            .into_iter()
+            .partition(|&i| !absent.contains(parent_of(&plan.items[i].phone_path)));
+        self.queue.extend(new);
         let paths: Vec<&str> = to_stat
             .iter()
             .map(|&i| plan.items[i].phone_path.as_str())
@@ -635,9 +658,24 @@ impl<'a> Reporter<'a> {
     }
 }
 
+/// The folder of a phone path ("/sdcard/DCIM" for "/sdcard/DCIM/a.jpg"; "/" at the top).
+fn parent_of(phone_path: &str) -> &str {
+    match phone_path.rfind('/') {
+        Some(0) | None => "/",
+        Some(at) => &phone_path[..at],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_folder_of_a_phone_path() {
+        assert_eq!(parent_of("/sdcard/DCIM/a.jpg"), "/sdcard/DCIM");
+        assert_eq!(parent_of("/a.txt"), "/");
+        assert_eq!(parent_of("a.txt"), "/");
+    }
 
     fn item(size: u64, mtime: u32) -> PlanItem {
         PlanItem {
