@@ -9,7 +9,7 @@
 //! `PLUGBACK_FAULT_SEED=<n>` to replay a failure (each failure message names its seed).
 
 use super::android_health::{attached_phone, core_server};
-use super::job_support::{NoInhibitor, fault_seed};
+use super::job_support::{NoInhibitor, fault_runs, fault_seed};
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::Device;
 use plugback_core::device::android;
@@ -325,7 +325,7 @@ fn restores_cut_off_at_random_bytes_resume_and_complete() {
     let total = plan.bytes_total();
     // Drawn up front, so a seed replays the same runs whatever the threads do.
     let mut rng = StdRng::seed_from_u64(seed);
-    let faults: Vec<(u64, u64)> = (0..FAULT_RUNS)
+    let faults: Vec<(u64, u64)> = (0..fault_runs(FAULT_RUNS))
         .map(|_| (rng.random_range(1..total), rng.random_range(300..=800)))
         .collect();
 

@@ -14,6 +14,18 @@ pub(super) fn fault_seed(default: u64) -> u64 {
     }
 }
 
+/// How many fault-injection runs: `default` in the suite, `PLUGBACK_FAULT_RUNS` for a soak
+/// (`PLUGBACK_FAULT_RUNS=50`).
+pub(super) fn fault_runs(default: usize) -> usize {
+    match std::env::var("PLUGBACK_FAULT_RUNS") {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("PLUGBACK_FAULT_RUNS={text:?} is not a whole number")),
+        Err(_) => default,
+    }
+}
+
 /// Keeps nothing awake: jobs run without a session bus here.
 pub(super) struct NoInhibitor;
 

@@ -8,7 +8,7 @@
 //! `PLUGBACK_FAULT_SEED=<n>` to replay a failure (each failure message names its seed).
 
 use super::ios::Rig;
-use super::job_support::{NoInhibitor, fault_seed};
+use super::job_support::{NoInhibitor, fault_runs, fault_seed};
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::Device;
 use plugback_core::device::android::AdbServer;
@@ -288,7 +288,7 @@ fn restores_cut_off_at_random_points_restart_and_complete() {
     let backup = Backup::make(&backups, "00008110-001A2B3C4D5E6F70", 12, 384 * 1024, 1);
     let before = tree_hashes(&backups).unwrap();
     let mut rng = StdRng::seed_from_u64(seed);
-    let faults: Vec<Fault> = (0..FAULT_RUNS)
+    let faults: Vec<Fault> = (0..fault_runs(FAULT_RUNS))
         .map(|_| random_fault(&mut rng, backup.bytes))
         .collect();
 
