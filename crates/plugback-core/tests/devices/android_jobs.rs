@@ -9,6 +9,7 @@
 //! `PLUGBACK_FAULT_SEED=<n>` to replay a failure (each failure message names its seed).
 
 use super::android_health::{attached_phone, core_server};
+use super::android_restore::assert_on_phone;
 use super::job_support::{NoInhibitor, fault_runs, fault_seed};
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::Device;
@@ -29,7 +30,7 @@ use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// The fault runs' seed unless `PLUGBACK_FAULT_SEED` gives another.
 const DEFAULT_FAULT_SEED: u64 = 20_261_126;
@@ -231,44 +232,6 @@ fn backup(root: &Path, name: &str, files: usize, size: u64, seed: u64) -> PathBu
     spec.seed = seed;
     make_backup(&spec, &out).unwrap();
     out
-}
-
-/// Where the simulated phone keeps a phone path of its shared storage.
-fn on_phone(data_dir: &Path, phone_path: &str) -> PathBuf {
-    match phone_path.strip_prefix("/sdcard/") {
-        Some(rest) => data_dir.join("sdcard").join(rest),
-        None => data_dir.join(phone_path.trim_start_matches('/')),
-    }
-}
-
-fn mtime_of(path: &Path) -> u64 {
-    std::fs::metadata(path)
-        .unwrap()
-        .modified()
-        .unwrap()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Every file of the plan is on the phone with its bytes and its mtime.
-fn assert_on_phone(label: &str, data_dir: &Path, plan: &FilePlan) {
-    for item in &plan.items {
-        let there = on_phone(data_dir, &item.phone_path);
-        let bytes = std::fs::read(&there)
-            .unwrap_or_else(|e| panic!("{label}: {} is not on the phone ({e})", item.phone_path));
-        assert!(
-            bytes == std::fs::read(&item.local).unwrap(),
-            "{label}: {}: the bytes differ",
-            item.phone_path
-        );
-        assert_eq!(
-            mtime_of(&there),
-            u64::from(item.mtime),
-            "{label}: {}: the mtime differs",
-            item.phone_path
-        );
-    }
 }
 
 fn losses(events: &[JobEvent]) -> usize {

@@ -116,7 +116,7 @@ fn run<T>(work: impl Future<Output = T>) -> T {
 }
 
 /// Options for a quick test: short waits where a test expects a phone to stay quiet.
-fn options() -> IosRestoreOptions {
+pub(super) fn options() -> IosRestoreOptions {
     IosRestoreOptions {
         timeouts: RestoreTimeouts {
             preparing: Duration::from_secs(30),

@@ -20,7 +20,6 @@ use plugback_core::jobs::{
     AfterLoss, JobContext, JobEvent, JobReport, PresenceBoard, RetryPolicy, Silent,
 };
 use plugback_core::restore::Phase;
-use plugback_core::restore::ios::{IosRestoreOptions, RestoreTimeouts};
 use plugback_sim::control::ControlCommand;
 use plugback_sim::fault::Fault;
 use plugback_sim::iphone::restore_check::{expected_files, files_under};
@@ -131,7 +130,7 @@ impl Station {
             backup: backup.to_path_buf(),
             target: RestoreTarget::Iphone {
                 mux: self.mux.clone(),
-                options: quick_options(),
+                options: super::ios_restore::options(),
             },
             policy: Some(quick_policy()),
         };
@@ -165,18 +164,6 @@ fn block_on<T>(work: impl Future<Output = T>) -> T {
                 .await
                 .expect("the iPhone exchange did not finish in time")
         })
-}
-
-/// Short waits where a test phone is quick; the watchdog's stall limit stays generous.
-fn quick_options() -> IosRestoreOptions {
-    IosRestoreOptions {
-        timeouts: RestoreTimeouts {
-            preparing: Duration::from_secs(30),
-            stall_limit: Duration::from_secs(30),
-            reboot_wait: Duration::from_secs(10),
-        },
-        ..Default::default()
-    }
 }
 
 /// The iPhone policy (restart after the person confirms), with a short settle.
