@@ -183,48 +183,104 @@ fn find_my_on_blocks_with_its_fix_and_a_missing_phone_cannot_run() {
     assert_eq!(last["error"]["code"], "device-not-found", "{last}");
 }
 
+/// A simulated Android phone attached to a private adb server, and `plugback` run against
+/// them.
+struct AndroidBench {
+    dir: tempfile::TempDir,
+    home: PathBuf,
+    /// The phone's storage: each phone path lives under it.
+    data: PathBuf,
+    adb: plugback_sim::peers::AdbServer,
+    _sim: plugback_sim::android::SimAndroid,
+    serial: String,
+}
+
+impl AndroidBench {
+    /// None (with a notice) when adb is not installed.
+    fn start() -> Option<AndroidBench> {
+        use plugback_sim::android::{AndroidConfig, SimAndroid};
+        let adb = plugback_sim::peers::AdbServer::start()?;
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let data = dir.path().join("phone");
+        let sim = SimAndroid::start(
+            AndroidConfig::new(data.clone()),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .unwrap();
+        let serial = sim.address().to_string();
+        adb.attach(&serial);
+        Some(AndroidBench {
+            dir,
+            home,
+            data,
+            adb,
+            _sim: sim,
+            serial,
+        })
+    }
+
+    /// `plugback restore` of `source` to the phone; the output and its last JSON line.
+    fn restore(&self, source: &Path, extra: &[&str]) -> (Output, Value) {
+        let out = Command::new(env!("CARGO_BIN_EXE_plugback"))
+            .args(["restore", "--device", &self.serial, "--backup"])
+            .arg(source)
+            .args(["--yes", "--skip-cable-check", "--json"])
+            .args(extra)
+            .env("HOME", &self.home)
+            .env("XDG_CONFIG_HOME", self.home.join("config"))
+            .env("XDG_DATA_HOME", self.home.join("data"))
+            .env(
+                "USBMUXD_SOCKET_ADDRESS",
+                format!("127.0.0.1:{}", free_port()),
+            )
+            .env("ANDROID_ADB_SERVER_PORT", self.adb.port().to_string())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let last = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or(Value::Null);
+        (out, last)
+    }
+
+    /// What the phone holds at `phone_path`.
+    fn on_phone(&self, phone_path: &str) -> Vec<u8> {
+        std::fs::read(self.data.join(phone_path.trim_start_matches('/'))).unwrap_or_default()
+    }
+}
+
+/// The preflight item `id` of a `--json` restore's output.
+fn preflight_item(out: &Output, id: &str) -> Value {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["event"] == "preflight")
+        .and_then(|p| {
+            p["items"]
+                .as_array()
+                .and_then(|items| items.iter().find(|i| i["id"] == id).cloned())
+        })
+        .unwrap_or(Value::Null)
+}
+
 #[test]
 fn an_android_backup_folder_is_restored_through_the_adb_server() {
     use plugback_core::restore::android::{AppPlan, FilePlan};
-    use plugback_sim::android::{AndroidConfig, SimAndroid};
-    let Some(adb) = plugback_sim::peers::AdbServer::start() else {
+    let Some(bench) = AndroidBench::start() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let data = dir.path().join("phone");
-    let sim = SimAndroid::start(
-        AndroidConfig::new(data.clone()),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .unwrap();
-    let serial = sim.address().to_string();
-    adb.attach(&serial);
-    let backup = dir.path().join("backup");
+    let backup = bench.dir.path().join("backup");
     let mut spec = Spec::new(Kind::AndroidFolder);
     spec.files = 12;
     make_backup(&spec, &backup).unwrap();
     let before = plugback_sim::tree_hashes(&backup).unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_plugback"))
-        .args(["restore", "--device", &serial, "--backup"])
-        .arg(&backup)
-        .args(["--yes", "--skip-cable-check", "--json"])
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join("config"))
-        .env("XDG_DATA_HOME", home.join("data"))
-        .env(
-            "USBMUXD_SOCKET_ADDRESS",
-            format!("127.0.0.1:{}", free_port()),
-        )
-        .env("ANDROID_ADB_SERVER_PORT", adb.port().to_string())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let (out, last) = bench.restore(&backup, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", super::printed(&out));
-    let last: Value =
-        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
     assert_eq!(last["ok"], true, "{last}");
     assert_eq!(last["resumes"], 0);
 
@@ -239,10 +295,8 @@ fn an_android_backup_folder_is_restored_through_the_adb_server() {
         "{last}"
     );
     for item in &plan.items {
-        // The simulated phone keeps each phone path under its data folder.
-        let there = data.join(item.phone_path.trim_start_matches('/'));
         assert_eq!(
-            std::fs::read(&there).unwrap_or_default(),
+            bench.on_phone(&item.phone_path),
             std::fs::read(&item.local).unwrap(),
             "{}",
             item.phone_path
@@ -253,4 +307,58 @@ fn an_android_backup_folder_is_restored_through_the_adb_server() {
         before,
         "the backup changed"
     );
+}
+
+#[test]
+fn a_plain_folder_of_photos_is_restored_where_the_user_asked() {
+    let Some(bench) = AndroidBench::start() else {
+        return;
+    };
+    // A copy of a phone's DCIM folder, as someone keeps it on a computer.
+    let folder = bench.dir.path().join("DCIM copy");
+    let photos = [
+        ("Camera/IMG_0001.jpg", 70_000),
+        ("Camera/IMG_0002.jpg", 1),
+        ("Camera/2024/VID_0003.mp4", 300_000),
+        ("Screenshots/shot.png", 5_000),
+    ];
+    for (i, (name, size)) in photos.iter().enumerate() {
+        let path = folder.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, vec![i as u8 + 1; *size]).unwrap();
+    }
+    let before = plugback_sim::tree_hashes(&folder).unwrap();
+
+    let (out, last) = bench.restore(&folder, &["--to", "/sdcard/DCIM"]);
+    assert_eq!(out.status.code(), Some(0), "{}", super::printed(&out));
+    assert_eq!(last["ok"], true, "{last}");
+    assert_eq!(last["files"], photos.len() as u64, "{last}");
+    let checked = preflight_item(&out, "backup-verified");
+    assert_eq!(checked["status"], "pass", "{checked}");
+    assert!(
+        checked["message"].as_str().unwrap_or("").contains("4 files"),
+        "{checked}"
+    );
+    for (name, _) in photos {
+        assert_eq!(
+            bench.on_phone(&format!("/sdcard/DCIM/{name}")),
+            std::fs::read(folder.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        plugback_sim::tree_hashes(&folder).unwrap(),
+        before,
+        "the folder changed"
+    );
+
+    // An empty folder is stopped by the preflight, with its fix.
+    let empty = bench.dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (out, last) = bench.restore(&empty, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", super::printed(&out));
+    assert_eq!(last["error"]["code"], "preflight-blocked", "{last}");
+    let checked = preflight_item(&out, "backup-verified");
+    assert_eq!(checked["status"], "block", "{checked}");
+    assert!(!checked["fix"].as_str().unwrap_or("").is_empty(), "{checked}");
 }

@@ -30,6 +30,18 @@ pub struct Facts {
     pub power: PowerSource,
     /// Whether the computer can be kept awake, and why not.
     pub keep_awake: Result<(), String>,
+    /// Android: the restore sends a plain folder of files (a DCIM copy), not a backup.
+    pub plain_folder: Option<PlainFolder>,
+}
+
+/// A plain folder of files chosen for an Android restore: there is no backup index to
+/// verify it against, so its own files are what the restore sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlainFolder {
+    pub files: u64,
+    pub bytes: u64,
+    /// Entries a phone cannot take as files (links, sockets, unreadable names).
+    pub left_out: u64,
 }
 
 /// A phone this warm is throttled and may shut a restore down.
@@ -38,7 +50,13 @@ const LOW_BATTERY: u8 = 50;
 
 pub fn evaluate(facts: &Facts) -> Vec<Item> {
     let mut items = vec![backup_verified(facts), password(facts)];
-    items.push(versions(facts));
+    items.push(match &facts.plain_folder {
+        Some(_) => pass(
+            "versions",
+            "A folder of files suits any Android version: there is no app or setting in it.",
+        ),
+        None => versions(facts),
+    });
     items.push(trusted(facts));
     items.push(space(facts));
     items.push(battery(facts));
@@ -75,6 +93,9 @@ fn pass(id: &'static str, message: impl Into<String>) -> Item {
 
 fn backup_verified(facts: &Facts) -> Item {
     const ID: &str = "backup-verified";
+    if let Some(folder) = &facts.plain_folder {
+        return plain_folder(ID, folder);
+    }
     if facts.backup.snapshot == SnapshotState::Unfinished {
         return item(
             ID,
@@ -116,8 +137,42 @@ fn backup_verified(facts: &Facts) -> Item {
     }
 }
 
+/// A folder of files has nothing to verify against: it is checked for being usable.
+fn plain_folder(id: &'static str, folder: &PlainFolder) -> Item {
+    if folder.files == 0 {
+        return item(
+            id,
+            Status::Block,
+            "The folder has no files Plugback can send to a phone.",
+            "Choose the folder that holds the photos or files to restore (for example a copy of DCIM), then check again.",
+        );
+    }
+    let what = format!(
+        "A folder of {} file{} ({}), not a backup: it has no list to check it against, so each file is read as it is sent.",
+        folder.files,
+        if folder.files == 1 { "" } else { "s" },
+        human(folder.bytes)
+    );
+    if folder.left_out == 0 {
+        return pass(id, what);
+    }
+    item(
+        id,
+        Status::Warn,
+        format!(
+            "{what} {} item{} in it cannot go to a phone (links or special files) and will be left out.",
+            folder.left_out,
+            if folder.left_out == 1 { "" } else { "s" }
+        ),
+        "Nothing to do unless you need those items: the restore report lists them.",
+    )
+}
+
 fn password(facts: &Facts) -> Item {
     const ID: &str = "backup-password";
+    if facts.plain_folder.is_some() {
+        return pass(ID, "A folder of files needs no password.");
+    }
     if !facts.backup.encrypted {
         return pass(ID, "The backup is not encrypted: no password is needed.");
     }

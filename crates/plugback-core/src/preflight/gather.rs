@@ -1,14 +1,15 @@
 //! Gathering the facts the checklist needs: the backup (read only), the phone (as the
 //! device layer last read it), Find My, the computer.
 
-use super::checks::Facts;
+use super::checks::{Facts, PlainFolder};
 use super::power::PowerSource;
 use crate::backup::catalog;
 use crate::backup::verify::{self, ProgressReporter, VerifyOptions};
-use crate::device::Device;
+use crate::device::{Device, Platform};
 use crate::device::health::HealthReport;
 use crate::device::usb::{UsbPresence, join};
 use crate::jobs::KeepAwake;
+use crate::restore::android::FilePlan;
 use crate::secret::Password;
 use std::path::Path;
 
@@ -31,15 +32,27 @@ pub fn gather(
                 kind.unwrap_or(crate::backup::BackupKind::Ios),
             )
         });
+    let plain_folder = (kind.is_none()
+        && device.platform == Platform::Android
+        && backup.is_dir())
+    .then(|| plain_folder(backup))
+    .flatten();
     let options = VerifyOptions::quick().with_password(password.cloned());
-    let verify =
-        verify::verify(backup, &options, &ProgressReporter::silent()).map_err(|e| e.to_string());
-    let restore_bytes = verify
-        .as_ref()
-        .ok()
-        .map(|r| r.stats.bytes_expected)
-        .filter(|b| *b > 0)
-        .or(summary.total_bytes);
+    let verify = match plain_folder {
+        // Nothing to verify a folder of files against; its item says so.
+        Some(_) => Err("a folder of files, not a backup".to_string()),
+        None => verify::verify(backup, &options, &ProgressReporter::silent())
+            .map_err(|e| e.to_string()),
+    };
+    let restore_bytes = match &plain_folder {
+        Some(folder) => Some(folder.bytes),
+        None => verify
+            .as_ref()
+            .ok()
+            .map(|r| r.stats.bytes_expected)
+            .filter(|b| *b > 0)
+            .or(summary.total_bytes),
+    };
     let presence = UsbPresence::presence();
     Facts {
         backup: summary,
@@ -54,5 +67,17 @@ pub fn gather(
         keep_awake: awake
             .acquire("Plugback checks it can keep this computer awake")
             .map(drop),
+        plain_folder,
     }
+}
+
+/// What a plain folder of files holds, as the restore will plan it (the phone folder it
+/// goes to does not change what is sent); None when the folder cannot be read at all.
+fn plain_folder(folder: &Path) -> Option<PlainFolder> {
+    let plan = FilePlan::from_folder(folder, "/sdcard/Restored").ok()?;
+    Some(PlainFolder {
+        files: plan.file_count(),
+        bytes: plan.bytes_total(),
+        left_out: plan.left_out.len() as u64,
+    })
 }

@@ -6,7 +6,7 @@ pub mod checks;
 pub mod gather;
 pub mod power;
 
-pub use checks::{Facts, evaluate};
+pub use checks::{Facts, PlainFolder, evaluate};
 pub use power::PowerSource;
 
 use serde::Serialize;

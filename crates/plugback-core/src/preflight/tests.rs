@@ -34,6 +34,7 @@ fn facts() -> Facts {
         health: Some((Grade::Good, Vec::new())),
         power: PowerSource::Mains,
         keep_awake: Ok(()),
+        plain_folder: None,
     }
 }
 
@@ -199,4 +200,45 @@ fn connection_and_computer() {
     let item = preflight.item("usb-autosuspend").unwrap();
     assert_eq!(item.status, Status::Warn);
     assert!(item.fix.contains("/sys/bus/usb/devices/1-2/power/control"));
+}
+
+/// An Android phone and a plain folder of files (a DCIM copy) instead of a backup.
+fn plain_folder_facts(files: u64, left_out: u64) -> Facts {
+    let mut f = facts();
+    f.device.platform = Platform::Android;
+    f.backup = BackupSummary::new("/home/me/DCIM copy".into(), BackupKind::AndroidFolder);
+    f.verify = Err("a folder of files, not a backup".into());
+    f.restore_bytes = Some(3_000_000);
+    f.plain_folder = Some(crate::preflight::PlainFolder {
+        files,
+        bytes: 3_000_000,
+        left_out,
+    });
+    f
+}
+
+#[test]
+fn a_plain_folder_of_files_is_not_blocked_for_not_being_a_backup() {
+    let f = plain_folder_facts(12, 0);
+    let preflight = Preflight::from_facts(&f);
+    assert!(!preflight.blocked(), "{preflight:?}");
+    let backup = preflight.item("backup-verified").unwrap();
+    assert_eq!(backup.status, Status::Pass);
+    assert!(backup.message.contains("12 files"), "{}", backup.message);
+    assert_eq!(status(&f, "versions"), Status::Pass);
+    assert_eq!(status(&f, "backup-password"), Status::Pass);
+
+    let with_links = plain_folder_facts(12, 2);
+    let item = Preflight::from_facts(&with_links)
+        .item("backup-verified")
+        .unwrap()
+        .clone();
+    assert_eq!(item.status, Status::Warn);
+    assert!(item.message.contains("2 items"), "{}", item.message);
+
+    let empty = plain_folder_facts(0, 0);
+    assert_eq!(status(&empty, "backup-verified"), Status::Block);
+    let mut full = plain_folder_facts(12, 0);
+    full.device.storage.free_bytes = Some(1_000_000);
+    assert_eq!(status(&full, "phone-space"), Status::Block);
 }

@@ -35,6 +35,8 @@ pub const MAX_PATH: usize = 1024;
 /// The longest FAIL message accepted. adbd's messages are an errno text and perhaps a path
 /// (well under 2 KiB); adb's own client reads them into a 64 KiB buffer.
 const MAX_FAIL_MESSAGE: usize = SYNC_DATA_MAX;
+/// The most one write of a SEND carries: four DATA chunks with their headers.
+const SEND_BATCH: usize = 4 * (SYNC_DATA_MAX + 8);
 /// How much of the stream one read may take in: several DATA chunks at once.
 const READ_BUFFER: usize = 256 * 1024;
 /// How many of the stream's timeouts the answer to a finished SEND may take. The bytes
@@ -169,8 +171,6 @@ pub struct SyncClient<S: SyncStream = SmartSocket> {
     awaiting: VecDeque<String>,
     /// Reused for the messages of a SEND, so a small file leaves in one write.
     outbox: Vec<u8>,
-    /// Reused for reading one DATA chunk of a file; allocated on the first SEND.
-    chunk: Vec<u8>,
 }
 
 impl SyncClient<SmartSocket> {
@@ -197,7 +197,6 @@ impl<S: SyncStream> SyncClient<S> {
             state: State::Ready,
             awaiting: VecDeque::new(),
             outbox: Vec::new(),
-            chunk: Vec::new(),
         }
     }
 
@@ -403,8 +402,9 @@ impl<S: SyncStream> SyncClient<S> {
     }
 
     /// Writes a whole SEND: the request, the file as DATA chunks, and DONE with `mtime`.
-    /// Messages are gathered and leave in writes of about one chunk, so a small file
-    /// goes out in a single write.
+    /// The file is read straight into the outgoing buffer behind each chunk's header, and
+    /// messages leave in writes of up to [`SEND_BATCH`]: a small file goes out in a single
+    /// write, and a large one wakes the adb server a quarter as often as chunk by chunk.
     fn write_send(
         &mut self,
         spec: &str,
@@ -413,22 +413,23 @@ impl<S: SyncStream> SyncClient<S> {
     ) -> Result<u64, SendWriteError> {
         self.check_cancel().map_err(SendWriteError::Stream)?;
         let mut out = std::mem::take(&mut self.outbox);
-        let mut chunk = std::mem::take(&mut self.chunk);
-        chunk.resize(SYNC_DATA_MAX, 0);
         out.clear();
         out.extend_from_slice(&header(ID_SEND, spec.len() as u32));
         out.extend_from_slice(spec.as_bytes());
         let mut sent: u64 = 0;
         loop {
             self.check_cancel().map_err(SendWriteError::Stream)?;
-            let n = fill(data, &mut chunk).map_err(SendWriteError::Local)?;
+            let start = out.len();
+            out.resize(start + 8 + SYNC_DATA_MAX, 0);
+            let n = fill(data, &mut out[start + 8..]).map_err(SendWriteError::Local)?;
+            out.truncate(start + 8 + n);
             if n == 0 {
+                out.truncate(start);
                 break;
             }
-            out.extend_from_slice(&header(ID_DATA, n as u32));
-            out.extend_from_slice(&chunk[..n]);
+            out[start..start + 8].copy_from_slice(&header(ID_DATA, n as u32));
             sent += n as u64;
-            if out.len() >= SYNC_DATA_MAX {
+            if out.len() + 8 + SYNC_DATA_MAX > SEND_BATCH {
                 self.stream
                     .write_all(&out)
                     .map_err(SendWriteError::Stream)?;
@@ -440,7 +441,6 @@ impl<S: SyncStream> SyncClient<S> {
             .write_all(&out)
             .map_err(SendWriteError::Stream)?;
         self.outbox = out;
-        self.chunk = chunk;
         Ok(sent)
     }
 
