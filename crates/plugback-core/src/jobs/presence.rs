@@ -141,6 +141,34 @@ impl PresenceBoard {
         }
     }
 
+    /// Waits up to `within` for `id` to leave (or come back as a new generation) after
+    /// `generation`; true when it did. A connection that breaks as the cable is pulled
+    /// fails a moment before the watcher hears of it: this tells the two causes apart.
+    pub fn left_since(
+        &self,
+        id: &str,
+        generation: Option<u64>,
+        within: Duration,
+        cancel: &CancelToken,
+    ) -> bool {
+        let deadline = Instant::now() + within;
+        let mut board = self.board();
+        loop {
+            if board.present.get(id).map(|(g, _)| *g) != generation {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || cancel.is_cancelled() {
+                return false;
+            }
+            board = self
+                .changed
+                .wait_timeout(board, left.min(CANCEL_POLL))
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+    }
+
     fn board(&self) -> MutexGuard<'_, Board> {
         // A panic elsewhere while holding the lock leaves a usable map.
         self.phones.lock().unwrap_or_else(|p| p.into_inner())

@@ -23,6 +23,9 @@ const WATCH_EVERY: Duration = Duration::from_millis(100);
 /// After a loss the phone's transport has normally said it left within this; a phone
 /// still listed after it never left (the connection failed, not the cable).
 const LOSS_GRACE: Duration = Duration::from_secs(3);
+/// How long a failed connection waits to hear whether the phone left: usbmuxd and the
+/// adb server say so well within this of the cable being pulled.
+const LOSS_SETTLE: Duration = Duration::from_secs(2);
 
 /// What to do once a lost phone is back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -193,7 +196,16 @@ pub fn run(
             }
             Err(err) => err,
         };
-        let lost = verdict.lost || matches!(err, RestoreError::PhoneLost { .. });
+        let lost = verdict.lost
+            || matches!(err, RestoreError::PhoneLost { .. })
+            // A broken connection may be the cable, heard of a moment later.
+            || (matches!(err, RestoreError::Device(_))
+                && ctx.presence.left_since(
+                    &spec.device_id,
+                    verdict.generation,
+                    LOSS_SETTLE,
+                    cancel,
+                ));
         if !lost {
             break Err(err);
         }

@@ -221,6 +221,60 @@ fn an_unplugged_android_phone_is_waited_for_and_the_restore_resumes() {
 }
 
 #[test]
+fn a_connection_that_breaks_before_the_unplug_is_heard_of_is_still_a_loss() {
+    let rig = rig(true, false);
+    let presence = rig.ctx.presence.clone();
+    let mut attempts = 0;
+    let report = rig.run(
+        &spec(Platform::Android),
+        &CancelToken::new(),
+        &mut |sink, _cancel| {
+            attempts += 1;
+            if attempts > 1 {
+                return Ok(AttemptOutcome {
+                    bytes: 1000,
+                    files: 2,
+                });
+            }
+            progress(sink, 100);
+            // An app install's connection fails as the cable goes; the watcher hears of
+            // the unplug only afterwards.
+            let board = presence.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                board.left("phone-1");
+                std::thread::sleep(Duration::from_millis(300));
+                board.arrived("phone-1", true);
+            });
+            Err(RestoreError::Device(crate::device::DeviceError::Io(
+                std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset"),
+            )))
+        },
+    );
+    assert!(report.ok, "{report:?}");
+    assert_eq!((report.resumes, report.restarts), (1, 0));
+
+    // The same failure with the phone staying put is the failure it is.
+    let rig = self::rig(true, false);
+    let report = rig.run(
+        &spec(Platform::Android),
+        &CancelToken::new(),
+        &mut |_sink, _cancel| {
+            Err(RestoreError::Device(crate::device::DeviceError::Io(
+                std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset"),
+            )))
+        },
+    );
+    assert!(!report.ok);
+    assert_eq!((report.resumes, report.restarts), (0, 0));
+    assert_ne!(
+        report.error.as_ref().map(|e| e.code.as_str()),
+        Some("restore-phone-lost"),
+        "{report:?}"
+    );
+}
+
+#[test]
 fn an_iphone_restarts_only_after_the_person_confirms() {
     for confirm in [true, false] {
         let rig = rig(confirm, false);

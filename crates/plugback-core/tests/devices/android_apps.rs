@@ -118,7 +118,7 @@ fn install(server: &android::AdbServer, serial: &str, plan: AppPlan) -> Run<Apps
 }
 
 /// The third-party packages the phone lists, through the real adb.
-fn listed_packages(adb: &AdbServer, serial: &str) -> Vec<String> {
+pub(super) fn listed_packages(adb: &AdbServer, serial: &str) -> Vec<String> {
     let output = adb.on(serial, &["shell", "pm", "list", "packages", "-3"]);
     assert!(output.status.success(), "{output:?}");
     String::from_utf8_lossy(&output.stdout)

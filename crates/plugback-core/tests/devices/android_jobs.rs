@@ -9,6 +9,7 @@
 //! `PLUGBACK_FAULT_SEED=<n>` to replay a failure (each failure message names its seed).
 
 use super::android_health::{attached_phone, core_server};
+use super::android_apps::listed_packages;
 use super::android_restore::assert_on_phone;
 use super::job_support::{NoInhibitor, fault_runs, fault_seed};
 use plugback_core::cancel::CancelToken;
@@ -21,7 +22,8 @@ use plugback_core::jobs::restore_job::{self, RestoreRequest, RestoreTarget};
 use plugback_core::jobs::{
     AfterLoss, JobContext, JobEvent, JobReport, PresenceBoard, RetryPolicy, Silent,
 };
-use plugback_core::restore::android::FilePlan;
+use plugback_core::restore::android::{AppPlan, FilePlan};
+use plugback_sim::control::ControlCommand;
 use plugback_sim::make_backup::{Kind, Spec, make_backup};
 use plugback_sim::peers::{AdbServer, free_port};
 use plugback_sim::tree_hashes;
@@ -103,14 +105,26 @@ impl Station {
     /// [`JOB_DEADLINE`]; returns the report and every event. `label` names the run in
     /// failure messages.
     fn run_job(&self, label: &str, device: Device, plan: &FilePlan) -> (JobReport, Vec<JobEvent>) {
+        self.run_target(label, device, &plan.source, Some(plan), None)
+    }
+
+    /// Like [`Self::run_job`], for files, apps or both of the backup at `backup`.
+    fn run_target(
+        &self,
+        label: &str,
+        device: Device,
+        backup: &Path,
+        files: Option<&FilePlan>,
+        apps: Option<&AppPlan>,
+    ) -> (JobReport, Vec<JobEvent>) {
         let request = RestoreRequest {
             job_id: format!("job-{}", device.id.replace([':', '.'], "-")),
             device,
-            backup: plan.source.clone(),
+            backup: backup.to_path_buf(),
             target: RestoreTarget::Android {
                 server: self.server.clone(),
-                files: Some(plan.clone()),
-                apps: None,
+                files: files.cloned(),
+                apps: apps.cloned(),
             },
             policy: Some(quick_policy()),
         };
@@ -390,4 +404,38 @@ fn four_phones_restore_at_once_each_with_its_own_backup() {
         before,
         "a backup changed"
     );
+}
+
+#[test]
+fn a_phone_unplugged_during_an_app_install_is_waited_for_and_the_apps_install() {
+    let Some(station) = Station::new() else {
+        return;
+    };
+    let backups = tempfile::tempdir().unwrap();
+    let source = backup(backups.path(), "backup", 0, 1024, 3);
+    let before = tree_hashes(backups.path()).unwrap();
+    let apps = AppPlan::from_backup_folder(&source).unwrap();
+    let mut wanted: Vec<String> = apps.apps.iter().map(|a| a.package.clone()).collect();
+    wanted.sort();
+    assert!(!wanted.is_empty());
+    // Early in the first install's exchange, and well into its APK's bytes.
+    for offset in [120, 6_000] {
+        let label = format!("disconnect after byte {offset} of the app installs");
+        let (_dir, sim, serial) = attached_phone(&station.adb, &[]);
+        let device = station.ready_device(&serial);
+        // Armed once the phone has been read, so that it fires in the installs.
+        let fault = format!("disconnect-after-bytes={offset},back-after-ms=400");
+        sim.control(ControlCommand::AddFault(fault.parse().unwrap()))
+            .unwrap();
+        let replugger = Replugger::start(&station.server, &serial);
+        let (report, events) = station.run_target(&label, device, &source, None, Some(&apps));
+        replugger.finish();
+        assert!(losses(&events) >= 1, "{label}: the loss was not reported: {report:?}");
+        assert!(report.ok, "{label}: {:?}", report.error);
+        assert!(report.resumes >= 1, "{label}: never resumed: {report:?}");
+        let mut installed = listed_packages(&station.adb, &serial);
+        installed.sort();
+        assert_eq!(installed, wanted, "{label}");
+    }
+    assert_eq!(tree_hashes(backups.path()).unwrap(), before, "the backup changed");
 }
