@@ -613,6 +613,25 @@ pub const CATALOG: &[Explanation] = &[
         "Every byte of the backup reached the phone and the phone ended the restore. Android does not tell the computer what it restored. Since Android 12 it puts back the data only of apps that allow it, and text messages need the phone's own tools.",
         "Open the apps on the phone to check their data. Apps whose data did not come back can often restore it from their own account or cloud backup.",
     ),
+    // Test-restore: a backup restored into a simulated phone inside Plugback
+    entry(
+        "test-restore-needs-adb",
+        "Testing an Android backup needs adb",
+        "A test restore of an Android backup runs a simulated Android phone inside Plugback and talks to it through a private adb server (adb is Android's own connection program), just as a real restore would. No adb program was found on this computer, so the test could not start. Nothing was changed.",
+        if cfg!(windows) {
+            "Download Google's SDK Platform-Tools for Windows, unzip it, add its folder to the PATH, and run the test again."
+        } else if cfg!(target_os = "macos") {
+            "Install Google's platform tools (brew install android-platform-tools, or download SDK Platform-Tools and add its folder to the PATH), then run the test again."
+        } else {
+            "Install adb: sudo apt install adb on Debian and Ubuntu (android-tools on Fedora and Arch), make sure it is on the PATH, and run the test again."
+        },
+    ),
+    entry(
+        "test-restore-simulator",
+        "The simulated phone for the test could not run",
+        "A test restore starts a simulated phone inside Plugback (and, for Android, a private adb server for it) in a temporary folder. It could not be started or checked, so the test did not run. This says nothing about the backup.",
+        "Make sure the temporary folder has free space for a copy of the backup, then run the test again. If it keeps failing, report it with the message shown.",
+    ),
     // Doctor: what this computer needs for phones
     entry(
         "doctor-usbmuxd-missing",
