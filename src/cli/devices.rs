@@ -188,6 +188,7 @@ fn device_json(d: &Device) -> Value {
         "name": d.name,
         "model": d.model,
         "os_version": d.os_version,
+        "sdk": d.sdk,
         "state": d.state.name(),
         "battery": {
             "level": d.battery.level,

@@ -66,12 +66,3 @@ impl AttachedPhone {
             .map(Path::to_path_buf)
     }
 }
-
-/// A SHA-256 digest as the lowercase hex the simulator's fingerprints use.
-pub(super) fn hex(digest: &[u8]) -> String {
-    use std::fmt::Write;
-    digest.iter().fold(String::new(), |mut out, byte| {
-        let _ = write!(out, "{byte:02x}");
-        out
-    })
-}

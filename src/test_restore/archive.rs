@@ -1,8 +1,7 @@
 //! An adb backup (`.ab`) restored into a simulated Android phone through Plugback's real
 //! `adb restore`, the phone confirming on its own (with the password for an encrypted
-//! archive, as a person types it on a real phone). Then the archive is read again with
-//! Plugback's own `.ab` reader, and every file in it is compared, byte for byte, with what
-//! the phone restored.
+//! archive, as a person types it on a real phone). Then the archive is read again, and
+//! every file in it is compared, by its SHA-256, with what the phone restored.
 //!
 //! A real phone tells the computer nothing about a restore; the simulated one also keeps
 //! what it restored and its own account of how the restore ended, which is what makes

@@ -1,65 +1,107 @@
 //! An `.ab` archive against what the simulated Android phone restored from it: every file
-//! of the archive, read with Plugback's own `.ab` reader, byte for byte with the phone's
-//! copy (app data under DATA/restored/apps, shared storage under DATA/sdcard), and the
-//! phone's files the archive does not account for.
+//! of the archive, read with the tar crate from Plugback's decrypted, decompressed stream,
+//! by SHA-256 with the phone's copy (app data under DATA/restored/apps, shared storage
+//! under DATA/sdcard), and the phone's files the archive does not account for.
+//!
+//! Whether the archive is whole and sound was settled before the restore by Plugback's own
+//! reader (`archive::read_through`, which also refuses oversized long-name and pax records
+//! the tar crate would hold in memory); this second read only learns names and contents.
 
+use super::digest::{self, Unhashed};
 use super::{LISTED, TestRestoreError, TestRestoreReport, push};
 use plugback_core::backup::BackupError;
 use plugback_core::backup::android::ab_stream;
-use plugback_core::backup::android::tar_walk::{self, EntryKind, Flow, TarEntryInfo, TarVisitor};
+use plugback_core::backup::safe_path;
 use plugback_core::cancel::CancelToken;
+use plugback_core::restore::RestoreError;
 use plugback_core::secret::Password;
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use tar::EntryType;
 
-const COMPARED: &str = "every file of the archive (app data and shared storage), byte for \
-                        byte, with what the simulated Android phone restored";
+const COMPARED: &str = "every file of the archive (app data and shared storage), by its \
+                        SHA-256, with what the simulated Android phone restored";
 
-/// Reads the archive to its end with Plugback's reader and checks each file against the
-/// phone's copy; then looks for files the phone has that the archive does not hold.
+/// Reads the archive to its end and checks each file against the phone's copy; then looks
+/// for files the phone has that the archive does not hold.
 pub(super) fn compare(
     backup: &Path,
     password: Option<&Password>,
     data_dir: &Path,
     cancel: &CancelToken,
 ) -> Result<TestRestoreReport, TestRestoreError> {
+    let unreadable = |err| archive_error(backup, err);
     let stream = ab_stream::open_tar_stream(backup, password)
         .map_err(|err| TestRestoreError::from_backup(backup, err))?;
-    let heard = Rc::new(RefCell::new(Heard::default()));
-    let reader = Overheard {
-        inner: stream,
-        heard: Rc::clone(&heard),
-    };
-    let mut checker = Checker {
-        data_dir,
-        heard,
-        cancel,
-        current: None,
-        claimed: HashSet::new(),
-        report: TestRestoreReport::new(COMPARED),
-        lost: None,
-        buffer: Vec::new(),
-    };
-    let walked = tar_walk::walk(reader, backup, &mut checker);
-    checker.finish_entry();
-    if let Some(why) = checker.lost {
-        return Err(TestRestoreError::Simulator(why));
+    let mut archive = tar::Archive::new(stream);
+    let mut report = TestRestoreReport::new(COMPARED);
+    // Places on the phone the archive's files account for.
+    let mut claimed = HashSet::new();
+    for entry in archive.entries().map_err(unreadable)? {
+        let mut entry = entry.map_err(unreadable)?;
+        if !matches!(
+            entry.header().entry_type(),
+            EntryType::Regular | EntryType::Continuous
+        ) {
+            continue;
+        }
+        let raw_name = entry.path_bytes().into_owned();
+        let name = String::from_utf8_lossy(&raw_name).into_owned();
+        let place = match (safe_path::tar_name_problem(&raw_name), place_of(&name)) {
+            (None, Some(place)) => place,
+            (Some(why), _) => {
+                leave_out(&mut report, &name, why);
+                continue;
+            }
+            (None, None) => {
+                let why = "neither app data nor shared storage, which is all a phone restores";
+                leave_out(&mut report, &name, why);
+                continue;
+            }
+        };
+        report.files_expected += 1;
+        let in_archive =
+            digest::sha256(&mut entry, cancel).map_err(|err| err.into_error(unreadable))?;
+        let on_phone = File::open(data_dir.join(&place))
+            .ok()
+            .map(|file| digest::sha256(file, cancel));
+        match on_phone {
+            None => push(&mut report.missing, &name),
+            Some(Ok(digest)) if digest == in_archive => report.files_intact += 1,
+            Some(Err(Unhashed::Cancelled)) => return Err(RestoreError::Cancelled.into()),
+            // A copy that cannot be read back is no copy of the archive's file.
+            Some(_) => push(&mut report.different, &name),
+        }
+        claimed.insert(place);
     }
-    walked.map_err(|err| TestRestoreError::from_backup(backup, err))?;
-    let mut on_phone = Vec::new();
     for folder in ["restored", "sdcard"] {
-        files_in(data_dir, Path::new(folder), &mut on_phone)
+        let on_phone = digest::files_under(data_dir, Path::new(folder))
             .map_err(TestRestoreError::simulator)?;
-    }
-    let mut report = checker.report;
-    for place in on_phone.iter().filter(|p| !checker.claimed.contains(*p)) {
-        push(&mut report.unexpected, &archive_name(place));
+        for place in on_phone.iter().filter(|place| !claimed.contains(*place)) {
+            push(&mut report.unexpected, &archive_name(place));
+        }
     }
     Ok(report)
+}
+
+/// A read of the archive that failed part-way, told as Plugback's reader tells it.
+fn archive_error(backup: &Path, err: io::Error) -> TestRestoreError {
+    let err = match ab_stream::find_fault(&err) {
+        Some(fault) => fault.to_backup_error(backup),
+        None => BackupError::Malformed {
+            path: backup.to_path_buf(),
+            detail: err.to_string(),
+        },
+    };
+    TestRestoreError::from_backup(backup, err)
+}
+
+fn leave_out(report: &mut TestRestoreReport, name: &str, why: &str) {
+    if report.left_out.len() < LISTED {
+        report.left_out.push(format!("{name}: {why}"));
+    }
 }
 
 /// Where the simulated phone puts an archive entry, relative to DATA: `apps/<package>/…`
@@ -92,174 +134,6 @@ fn archive_name(place: &Path) -> String {
         Some((first, rest)) if first == "sdcard" => format!("shared/0/{}", rest.join("/")),
         Some((first, rest)) if first == "restored" => rest.join("/"),
         _ => parts.join("/"),
-    }
-}
-
-/// Every regular file under DATA/`folder`, relative to DATA; an absent folder has none.
-fn files_in(data_dir: &Path, folder: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
-    let mut pending = vec![folder.to_path_buf()];
-    while let Some(relative) = pending.pop() {
-        let entries = match std::fs::read_dir(data_dir.join(&relative)) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-            Err(err) => return Err(err),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            let path = relative.join(entry.file_name());
-            if kind.is_dir() {
-                pending.push(path);
-            } else if kind.is_file() {
-                out.push(path);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// What the archive reader last read from the stream, and how much it read since the
-/// checker last looked.
-#[derive(Default)]
-struct Heard {
-    last: Vec<u8>,
-    since: u64,
-}
-
-/// The archive's stream, passed through unchanged, with what was read kept in [`Heard`].
-///
-/// The reader tells a visitor of each entry before reading its contents, and of each read
-/// of contents right after it, with nothing buffered on the way (see `tar_walk`): so the
-/// bytes read between the two calls are that entry's contents. The checker makes sure the
-/// counts agree every time, and stops rather than guess when they do not. This gets the
-/// contents from Plugback's own reader, pax and long names included, without a second tar
-/// parser.
-struct Overheard<R> {
-    inner: R,
-    heard: Rc<RefCell<Heard>>,
-}
-
-impl<R: Read> Read for Overheard<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut heard = self.heard.borrow_mut();
-        heard.last.clear();
-        heard.last.extend_from_slice(&buf[..n]);
-        heard.since += n as u64;
-        Ok(n)
-    }
-}
-
-/// One archive file being compared with the phone's copy.
-struct Current {
-    name: String,
-    /// None when the phone has no file there.
-    on_phone: Option<BufReader<File>>,
-    differs: bool,
-}
-
-impl Current {
-    /// The next `contents` of the archive's file against the next bytes of the phone's.
-    fn check(&mut self, contents: &[u8], buffer: &mut Vec<u8>) {
-        let Some(file) = self.on_phone.as_mut().filter(|_| !self.differs) else {
-            return;
-        };
-        buffer.resize(contents.len(), 0);
-        if file.read_exact(buffer).is_err() || buffer[..] != contents[..] {
-            self.differs = true;
-        }
-    }
-}
-
-struct Checker<'a> {
-    data_dir: &'a Path,
-    heard: Rc<RefCell<Heard>>,
-    cancel: &'a CancelToken,
-    current: Option<Current>,
-    /// Places on the phone the archive's files account for.
-    claimed: HashSet<PathBuf>,
-    report: TestRestoreReport,
-    /// Why the comparison could not follow the reader, when it could not.
-    lost: Option<String>,
-    buffer: Vec<u8>,
-}
-
-impl Checker<'_> {
-    /// Counts the file compared so far: intact only when the phone's copy ends where the
-    /// archive's does.
-    fn finish_entry(&mut self) {
-        let Some(current) = self.current.take() else {
-            return;
-        };
-        match current.on_phone {
-            None => push(&mut self.report.missing, &current.name),
-            Some(mut file) => {
-                let mut extra = [0u8; 1];
-                if !current.differs && matches!(file.read(&mut extra), Ok(0)) {
-                    self.report.files_intact += 1;
-                } else {
-                    push(&mut self.report.different, &current.name);
-                }
-            }
-        }
-    }
-
-    fn leave_out(&mut self, name: &str, why: &str) {
-        if self.report.left_out.len() < LISTED {
-            self.report.left_out.push(format!("{name}: {why}"));
-        }
-    }
-}
-
-impl TarVisitor for Checker<'_> {
-    fn entry(&mut self, entry: &TarEntryInfo) -> Result<Flow, BackupError> {
-        self.finish_entry();
-        // What was read up to here was headers, not contents.
-        self.heard.borrow_mut().since = 0;
-        if entry.kind != EntryKind::File {
-            return Ok(Flow::Continue);
-        }
-        if let Some(why) = entry.unsafe_reason {
-            self.leave_out(&entry.name, why);
-            return Ok(Flow::Continue);
-        }
-        let Some(place) = place_of(&entry.name) else {
-            self.leave_out(
-                &entry.name,
-                "neither app data nor shared storage, which is all a phone restores",
-            );
-            return Ok(Flow::Continue);
-        };
-        self.report.files_expected += 1;
-        let on_phone = File::open(self.data_dir.join(&place))
-            .ok()
-            .map(BufReader::new);
-        self.claimed.insert(place);
-        self.current = Some(Current {
-            name: entry.name.clone(),
-            on_phone,
-            differs: false,
-        });
-        Ok(Flow::Continue)
-    }
-
-    fn data(&mut self, bytes: u64) -> Result<(), BackupError> {
-        if self.cancel.is_cancelled() {
-            return Err(BackupError::Cancelled);
-        }
-        let mut heard = self.heard.borrow_mut();
-        let since = std::mem::take(&mut heard.since);
-        if since != bytes || heard.last.len() as u64 != bytes {
-            self.lost = Some(format!(
-                "the archive reader reported {bytes} bytes of contents where {since} were read"
-            ));
-            // Stops the walk; `lost` says why.
-            return Err(BackupError::Cancelled);
-        }
-        if let Some(current) = self.current.as_mut() {
-            current.check(&heard.last, &mut self.buffer);
-        }
-        Ok(())
     }
 }
 
@@ -323,6 +197,21 @@ mod tests {
         );
         assert_eq!(report.missing, ["apps/com.example.notes/f/.launched"]);
         assert_eq!(report.unexpected, ["shared/0/Download/stray.txt"]);
+    }
+
+    #[test]
+    fn an_archive_cut_short_is_told_as_unreadable() {
+        let (_dir, path, data) = restored(None);
+        let whole = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+        let err = compare(&path, None, &data, &CancelToken::new()).unwrap_err();
+        assert_eq!(err.code(), "restore-backup-unreadable", "{err}");
+
+        std::fs::write(&path, &whole).unwrap();
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let err = compare(&path, None, &data, &cancel).unwrap_err();
+        assert_eq!(err.code(), "cancelled", "{err}");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! damaged inside the backup is caught here), and every app's installed APKs against the
 //! backup's.
 
-use super::android::{AttachedPhone, hex};
+use super::android::AttachedPhone;
+use super::digest;
 use super::{LISTED, TestRestoreError, TestRestoreReport, push};
 use plugback_core::backup::android::folder_manifest::{self, ManifestError};
 use plugback_core::cancel::CancelToken;
@@ -18,8 +19,8 @@ const COMPARED: &str = "every file of the backup with the SHA-256 its file list 
                         simulated Android phone's storage; every app's installed APKs with the \
                         backup's";
 
-/// Fingerprints of the phone's storage: path relative to DATA → SHA-256 in hex.
-type Fingerprints = BTreeMap<PathBuf, String>;
+/// Fingerprints of the phone's storage: path relative to DATA → SHA-256.
+type Fingerprints = BTreeMap<PathBuf, [u8; 32]>;
 
 pub(super) fn run(
     backup: &Path,
@@ -51,8 +52,8 @@ pub(super) fn run(
         }
     }
 
-    let on_phone =
-        plugback_sim::tree_hashes(phone.data_dir()).map_err(TestRestoreError::simulator)?;
+    let on_phone = digest::tree(phone.data_dir(), cancel)
+        .map_err(|err| err.into_error(TestRestoreError::simulator))?;
     let mut report = TestRestoreReport::new(COMPARED);
     report.bytes = bytes;
     let claimed = compare_files(&phone, backup, &files, &promised, &on_phone, &mut report);
@@ -68,7 +69,7 @@ pub(super) fn run(
 
 /// The SHA-256 the backup's file list records for each of its data files, by their place
 /// in the backup folder.
-fn promised_files(backup: &Path) -> Result<HashMap<PathBuf, String>, RestoreError> {
+fn promised_files(backup: &Path) -> Result<HashMap<PathBuf, [u8; 32]>, RestoreError> {
     let manifest = folder_manifest::load(backup).map_err(|err| RestoreError::Backup {
         path: backup.join(plugback_core::backup::android::FOLDER_MANIFEST),
         source: match err {
@@ -81,7 +82,7 @@ fn promised_files(backup: &Path) -> Result<HashMap<PathBuf, String>, RestoreErro
     let (blobs, _) = manifest.expected_blobs();
     Ok(blobs
         .into_iter()
-        .map(|blob| (blob.relative, hex(&blob.sha256)))
+        .map(|blob| (blob.relative, blob.sha256))
         .collect())
 }
 
@@ -91,7 +92,7 @@ fn compare_files(
     phone: &AttachedPhone,
     backup: &Path,
     files: &FilePlan,
-    promised: &HashMap<PathBuf, String>,
+    promised: &HashMap<PathBuf, [u8; 32]>,
     on_phone: &Fingerprints,
     report: &mut TestRestoreReport,
 ) -> HashSet<PathBuf> {
@@ -129,22 +130,20 @@ fn compare_apps(apps: &AppPlan, on_phone: &Fingerprints, report: &mut TestRestor
     report.apps_expected = apps.apps.len() as u64 + apps.left_out.len() as u64;
     for app in &apps.apps {
         let folder = Path::new("data/app").join(&app.package);
-        let mut installed: Vec<&String> = on_phone
+        let mut installed: Vec<Option<&[u8; 32]>> = on_phone
             .iter()
             .filter(|(path, _)| path.starts_with(&folder))
-            .map(|(_, hash)| hash)
+            .map(|(_, hash)| Some(hash))
             .collect();
-        let mut expected: Vec<String> = app
-            .apks
-            .iter()
-            .map(|apk| apk.sha256.as_ref().map_or_else(String::new, |d| hex(d)))
-            .collect();
+        // An APK whose digest the plan does not know matches nothing installed.
+        let mut expected: Vec<Option<&[u8; 32]>> =
+            app.apks.iter().map(|apk| apk.sha256.as_ref()).collect();
         installed.sort();
         expected.sort();
         let name = format!("app {}", app.package);
         if installed.is_empty() {
             push(&mut report.missing, &name);
-        } else if installed.iter().copied().eq(expected.iter()) {
+        } else if installed == expected {
             report.apps_intact += 1;
         } else {
             push(&mut report.different, &name);

@@ -1,19 +1,20 @@
 //! An iPhone backup restored into a simulated iPhone behind a simulated usbmuxd, both in
 //! this process; every file the phone received is compared with the backup's content.
 
-use super::{TestRestoreError, TestRestoreReport, compare};
+use super::{TestRestoreError, TestRestoreReport, compare, digest};
 use plugback_core::backup::{BackupKind, catalog};
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::ios::{self, MuxAddress, PairOutcome, Usbmuxd};
 use plugback_core::restore::ios::IosRestoreOptions;
 use plugback_core::restore::{RestoreError, Sink};
 use plugback_core::secret::Password;
-use plugback_sim::iphone::restore_check::{expected_files, files_under};
+use plugback_sim::iphone::restore_check::expected_digests;
 use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, TrustMode, UsbmuxdAddr};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-const COMPARED: &str = "every file of the backup, byte for byte, with what the simulated \
+const COMPARED: &str = "every file of the backup, by its SHA-256, with what the simulated \
                         iPhone received";
 
 pub(super) fn run(
@@ -25,7 +26,7 @@ pub(super) fn run(
     let summary = catalog::summarize(backup, BackupKind::Ios)
         .map_err(|e| TestRestoreError::Unsupported(e.to_string()))?;
     // The expected content first: a wrong password is told before any phone starts.
-    let expected = expected_files(backup, password.map(Password::expose)).map_err(|e| {
+    let expected = expected_digests(backup, password.map(Password::expose)).map_err(|e| {
         if e.to_string().to_lowercase().contains("password") {
             TestRestoreError::Restore(RestoreError::WrongPassword)
         } else {
@@ -55,7 +56,7 @@ pub(super) fn run(
         config.ios_version = version.clone();
     }
     // Room for the backup however large it is.
-    let needed: u64 = expected.values().map(|c| c.len() as u64).sum();
+    let needed: u64 = expected.values().map(|file| file.size).sum();
     config.free_bytes = config.free_bytes.max(needed.saturating_mul(2));
     config.total_bytes = config.total_bytes.max(config.free_bytes.saturating_mul(2));
     let phone = sim
@@ -89,8 +90,15 @@ pub(super) fn run(
         }
         plugback_core::restore::ios::restore(&mux, &udid, backup, &options, sink, cancel).await
     })?;
-    let arrived =
-        files_under(&phone.phone().restored_dir()).map_err(TestRestoreError::simulator)?;
+    let expected: BTreeMap<String, [u8; 32]> = expected
+        .into_iter()
+        .map(|(name, file)| (name, file.sha256))
+        .collect();
+    let arrived: BTreeMap<String, [u8; 32]> = digest::tree(&phone.phone().restored_dir(), cancel)
+        .map_err(|err| err.into_error(TestRestoreError::simulator))?
+        .into_iter()
+        .map(|(place, sha256)| (place.to_string_lossy().into_owned(), sha256))
+        .collect();
     let mut report = compare(&expected, &arrived, outcome.bytes_sent);
     report.compared = COMPARED.to_owned();
     Ok(report)

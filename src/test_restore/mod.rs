@@ -7,6 +7,8 @@
 //! - [`android`]: the simulated Android phone and its private adb server ([`adb`]), shared
 //!   by [`folder`] (a Plugback Android backup folder: files and apps) and [`archive`] (an
 //!   adb backup `.ab`, restored as `adb restore` does, checked by [`archive_compare`]).
+//! - [`digest`]: files compared by SHA-256, read in a stream, so a file's size never
+//!   decides the memory a test takes.
 //!
 //! It lives with the front ends, not in the engine, because it starts a simulated phone:
 //! the engine never depends on the simulators.
@@ -15,6 +17,7 @@ mod adb;
 mod android;
 mod archive;
 mod archive_compare;
+mod digest;
 mod folder;
 mod ios;
 
@@ -137,10 +140,10 @@ pub fn run(
     }
 }
 
-/// What arrived against what the backup holds.
-pub fn compare(
-    expected: &BTreeMap<String, Vec<u8>>,
-    arrived: &BTreeMap<String, Vec<u8>>,
+/// What arrived against what the backup holds, each file by its content or its digest.
+pub fn compare<Content: PartialEq>(
+    expected: &BTreeMap<String, Content>,
+    arrived: &BTreeMap<String, Content>,
     bytes: u64,
 ) -> TestRestoreReport {
     let mut report = TestRestoreReport {

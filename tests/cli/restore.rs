@@ -336,7 +336,10 @@ fn a_plain_folder_of_photos_is_restored_where_the_user_asked() {
     let checked = preflight_item(&out, "backup-verified");
     assert_eq!(checked["status"], "pass", "{checked}");
     assert!(
-        checked["message"].as_str().unwrap_or("").contains("4 files"),
+        checked["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("4 files"),
         "{checked}"
     );
     for (name, _) in photos {
@@ -360,5 +363,61 @@ fn a_plain_folder_of_photos_is_restored_where_the_user_asked() {
     assert_eq!(last["error"]["code"], "preflight-blocked", "{last}");
     let checked = preflight_item(&out, "backup-verified");
     assert_eq!(checked["status"], "block", "{checked}");
-    assert!(!checked["fix"].as_str().unwrap_or("").is_empty(), "{checked}");
+    assert!(
+        !checked["fix"].as_str().unwrap_or("").is_empty(),
+        "{checked}"
+    );
+}
+
+#[test]
+fn an_app_needing_a_newer_android_is_named_by_the_preflight_and_left_to_the_phone() {
+    let Some(bench) = AndroidBench::start() else {
+        return;
+    };
+    // The simulated phone runs Android 14 (API level 34); one app needs Android 15.
+    let backup = bench.dir.path().join("backup");
+    let mut spec = Spec::new(Kind::AndroidFolder);
+    spec.app_min_sdk.insert("com.example.photos".into(), 35);
+    make_backup(&spec, &backup).unwrap();
+
+    let (out, last) = bench.restore(&backup, &[]);
+    let versions = preflight_item(&out, "versions");
+    assert_eq!(versions["status"], "warn", "{versions}");
+    assert_eq!(
+        versions["message"],
+        "1 app needs a newer Android than this phone has (Android 14): com.example.photos \
+         (Android 15); it will be skipped, the rest restores.",
+        "{versions}"
+    );
+    assert!(
+        versions["fix"]
+            .as_str()
+            .unwrap_or("")
+            .contains("--skip-apps"),
+        "{versions}"
+    );
+    // A warning does not stop the restore: the files and the other app go on the phone,
+    // the phone refuses that app alone, and the result says the restore is incomplete.
+    assert_eq!(out.status.code(), Some(1), "{}", super::printed(&out));
+    assert_eq!(last["error"]["code"], "restore-incomplete", "{last}");
+    let plan = plugback_core::restore::android::FilePlan::from_backup_folder(&backup).unwrap();
+    for item in &plan.items {
+        assert_eq!(
+            bench.on_phone(&item.phone_path),
+            std::fs::read(&item.local).unwrap(),
+            "{}",
+            item.phone_path
+        );
+    }
+    let installed = std::fs::read_to_string(bench.data.join("packages.json")).unwrap_or_default();
+    assert!(installed.contains("\"com.example.notes\""), "{installed}");
+    assert!(!installed.contains("\"com.example.photos\""), "{installed}");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains(
+            "INSTALL_FAILED_OLDER_SDK: Requires newer sdk version #35 (current version is #34)"
+        ),
+        "{}",
+        super::printed(&out)
+    );
 }

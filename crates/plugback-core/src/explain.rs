@@ -186,7 +186,7 @@ pub const CATALOG: &[Explanation] = &[
         "adb-unavailable",
         "Android phones cannot be reached",
         "Plugback talks to Android phones through Android's adb server, which is not running, and no adb program was found to start it.",
-        "Install Android's platform tools (the adb program): on Linux the package is usually called adb or android-tools-adb; on Windows and macOS download Google's SDK Platform-Tools. Then make sure adb is on the PATH or set its location in Plugback's settings, and try again.",
+        "Install Android's platform tools (the adb program): on Linux the package is usually called adb or android-tools-adb; on Windows and macOS download Google's SDK Platform-Tools. Then make sure adb is on the PATH (Plugback looks for it there) and try again.",
     ),
     entry(
         "device-unauthorized",

@@ -104,6 +104,8 @@ pub struct Device {
     /// Marketing model name ("iPhone 14 Pro", "Pixel 8"), or the raw identifier.
     pub model: Option<String>,
     pub os_version: Option<String>,
+    /// Android: the API level (`ro.build.version.sdk`, 34 for Android 14).
+    pub sdk: Option<u32>,
     pub serial: Option<String>,
     pub state: DeviceState,
     pub battery: Battery,
@@ -123,6 +125,7 @@ impl Device {
             name: None,
             model: None,
             os_version: None,
+            sdk: None,
             serial: None,
             state: DeviceState::Ready,
             battery: Battery::default(),

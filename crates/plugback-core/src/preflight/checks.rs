@@ -3,6 +3,7 @@
 
 use super::power::PowerSource;
 use super::{Item, Status};
+use crate::backup::android::apk_manifest::AppMinSdk;
 use crate::backup::summary::{BackupSummary, SnapshotState};
 use crate::backup::verify::{Severity as ProblemSeverity, VerifyReport};
 use crate::device::health::Grade;
@@ -32,6 +33,9 @@ pub struct Facts {
     pub keep_awake: Result<(), String>,
     /// Android: the restore sends a plain folder of files (a DCIM copy), not a backup.
     pub plain_folder: Option<PlainFolder>,
+    /// Android backup folder: the lowest API level each app installs on, read from its
+    /// APKs (or why it could not be); empty for other backups.
+    pub app_min_sdk: Vec<AppMinSdk>,
 }
 
 /// A plain folder of files chosen for an Android restore: there is no backup index to
@@ -206,11 +210,21 @@ fn password(facts: &Facts) -> Item {
 
 fn versions(facts: &Facts) -> Item {
     const ID: &str = "versions";
+    let apps = match facts.device.platform {
+        Platform::Android => apps_fit(facts),
+        Platform::Ios => AppsFit::default(),
+    };
+    if let Some(warn) = apps.warn {
+        return warn;
+    }
     let (Some(backup), Some(phone)) = (&facts.backup.os_version, &facts.device.os_version) else {
         return item(
             ID,
             Status::Warn,
-            "The backup's or the phone's system version is not known, so they cannot be compared.",
+            format!(
+                "The backup's or the phone's system version is not known, so they cannot be compared.{}",
+                apps.note
+            ),
             "Check that the phone runs the same system version as the backup, or a newer one.",
         );
     };
@@ -226,8 +240,121 @@ fn versions(facts: &Facts) -> Item {
     }
     pass(
         ID,
-        format!("The phone's system ({phone}) can take a backup from {backup}."),
+        format!(
+            "The phone's system ({phone}) can take a backup from {backup}.{}",
+            apps.note
+        ),
     )
+}
+
+/// How the backup's apps fit the phone's Android: a Warn naming those that need a newer
+/// one, or a sentence for the Pass (empty when the backup has no apps).
+#[derive(Default)]
+struct AppsFit {
+    warn: Option<Item>,
+    note: String,
+}
+
+/// At most this many apps are named in a sentence; the rest are counted.
+const APPS_NAMED: usize = 5;
+
+fn apps_fit(facts: &Facts) -> AppsFit {
+    let apps = &facts.app_min_sdk;
+    if apps.is_empty() {
+        return AppsFit::default();
+    }
+    let unreadable: Vec<_> = apps
+        .iter()
+        .filter_map(|app| app.min_sdk.as_ref().err().map(|why| (&app.package, why)))
+        .collect();
+    let unreadable_note = match unreadable.as_slice() {
+        [] => String::new(),
+        [(package, why)] => format!(
+            " Which Android {package} needs could not be read ({why}); the phone will say if it cannot install it."
+        ),
+        [(package, why), ..] => format!(
+            " Which Android {} apps need could not be read ({package}: {why}, …); the phone will say if it cannot install them.",
+            unreadable.len(),
+        ),
+    };
+    let Some(phone_sdk) = facts.device.sdk else {
+        return AppsFit {
+            warn: None,
+            note: format!(
+                " The phone did not say its Android API level, so the apps' needs were not compared.{unreadable_note}"
+            ),
+        };
+    };
+    let mut too_new: Vec<(&str, u32)> = apps
+        .iter()
+        .filter_map(|app| match app.min_sdk {
+            Ok(level) if level > phone_sdk => Some((app.package.as_str(), level)),
+            _ => None,
+        })
+        .collect();
+    if too_new.is_empty() {
+        let readable = apps.len() - unreadable.len();
+        let fit = match readable {
+            0 => String::new(),
+            1 => format!(" Its app runs on {}.", android_name(phone_sdk)),
+            n => format!(" All {n} of its apps run on {}.", android_name(phone_sdk)),
+        };
+        return AppsFit {
+            warn: None,
+            note: format!("{fit}{unreadable_note}"),
+        };
+    }
+    too_new.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut named: Vec<String> = too_new
+        .iter()
+        .take(APPS_NAMED)
+        .map(|(package, level)| format!("{package} ({})", android_name(*level)))
+        .collect();
+    if too_new.len() > APPS_NAMED {
+        named.push(format!("and {} more", too_new.len() - APPS_NAMED));
+    }
+    let (count, they) = match too_new.len() {
+        1 => ("1 app needs".to_string(), "it will be skipped"),
+        n => (format!("{n} apps need"), "they will be skipped"),
+    };
+    let warn = item(
+        "versions",
+        Status::Warn,
+        format!(
+            "{count} a newer Android than this phone has ({}): {}; {they}, the rest restores.{unreadable_note}",
+            android_name(phone_sdk),
+            named.join(", "),
+        ),
+        "Update the phone's Android version first (Settings, System, Software update), or restore without those apps: --skip-apps leaves every app out, --only names the folders and apps to restore.",
+    );
+    AppsFit {
+        warn: Some(warn),
+        note: String::new(),
+    }
+}
+
+/// "Android 14" for API level 34; "API level N" for a level this table does not know.
+pub fn android_name(sdk: u32) -> String {
+    let release = match sdk {
+        21 => "5.0",
+        22 => "5.1",
+        23 => "6.0",
+        24 => "7.0",
+        25 => "7.1",
+        26 => "8.0",
+        27 => "8.1",
+        28 => "9",
+        29 => "10",
+        30 => "11",
+        31 => "12",
+        32 => "12L",
+        33 => "13",
+        34 => "14",
+        35 => "15",
+        36 => "16",
+        _ => return format!("API level {sdk}"),
+    };
+    format!("Android {release}")
 }
 
 /// True when version `a` is older than `b` ("17.5.1" < "18.1").

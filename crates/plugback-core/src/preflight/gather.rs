@@ -3,13 +3,14 @@
 
 use super::checks::{Facts, PlainFolder};
 use super::power::PowerSource;
+use crate::backup::android::apk_manifest::{self, AppMinSdk};
 use crate::backup::catalog;
 use crate::backup::verify::{self, ProgressReporter, VerifyOptions};
-use crate::device::{Device, Platform};
 use crate::device::health::HealthReport;
 use crate::device::usb::{UsbPresence, join};
+use crate::device::{Device, Platform};
 use crate::jobs::KeepAwake;
-use crate::restore::android::FilePlan;
+use crate::restore::android::{AppPlan, FilePlan};
 use crate::secret::Password;
 use std::path::Path;
 
@@ -32,17 +33,16 @@ pub fn gather(
                 kind.unwrap_or(crate::backup::BackupKind::Ios),
             )
         });
-    let plain_folder = (kind.is_none()
-        && device.platform == Platform::Android
-        && backup.is_dir())
-    .then(|| plain_folder(backup))
-    .flatten();
+    let plain_folder = (kind.is_none() && device.platform == Platform::Android && backup.is_dir())
+        .then(|| plain_folder(backup))
+        .flatten();
     let options = VerifyOptions::quick().with_password(password.cloned());
     let verify = match plain_folder {
         // Nothing to verify a folder of files against; its item says so.
         Some(_) => Err("a folder of files, not a backup".to_string()),
-        None => verify::verify(backup, &options, &ProgressReporter::silent())
-            .map_err(|e| e.to_string()),
+        None => {
+            verify::verify(backup, &options, &ProgressReporter::silent()).map_err(|e| e.to_string())
+        }
     };
     let restore_bytes = match &plain_folder {
         Some(folder) => Some(folder.bytes),
@@ -68,7 +68,26 @@ pub fn gather(
             .acquire("Plugback checks it can keep this computer awake")
             .map(drop),
         plain_folder,
+        app_min_sdk: match kind {
+            Some(crate::backup::BackupKind::AndroidFolder) => app_min_sdk(backup),
+            _ => Vec::new(),
+        },
     }
+}
+
+/// The lowest Android each app of an Android backup folder installs on, from its APKs.
+/// A backup whose app list cannot be read gives none: the backup's own item says why.
+fn app_min_sdk(backup: &Path) -> Vec<AppMinSdk> {
+    let Ok(plan) = AppPlan::from_backup_folder(backup) else {
+        return Vec::new();
+    };
+    plan.apps
+        .iter()
+        .map(|app| {
+            let apks: Vec<_> = app.apks.iter().map(|apk| apk.local.clone()).collect();
+            apk_manifest::app_min_sdk(&app.package, &apks)
+        })
+        .collect()
 }
 
 /// What a plain folder of files holds, as the restore will plan it (the phone folder it

@@ -1,6 +1,7 @@
 //! The checklist's rules, from facts made by hand.
 
 use super::*;
+use crate::backup::android::apk_manifest::AppMinSdk;
 use crate::backup::summary::{BackupKind, BackupSummary, SnapshotState};
 use crate::backup::verify::{Depth, Problem, ProblemCode, VerifyReport};
 use crate::device::health::Grade;
@@ -35,6 +36,7 @@ fn facts() -> Facts {
         power: PowerSource::Mains,
         keep_awake: Ok(()),
         plain_folder: None,
+        app_min_sdk: Vec::new(),
     }
 }
 
@@ -241,4 +243,154 @@ fn a_plain_folder_of_files_is_not_blocked_for_not_being_a_backup() {
     let mut full = plain_folder_facts(12, 0);
     full.device.storage.free_bytes = Some(1_000_000);
     assert_eq!(status(&full, "phone-space"), Status::Block);
+}
+
+/// An Android 14 phone (API level 34) and an Android backup folder whose apps need the
+/// given levels (or could not be read).
+fn android_app_facts(apps: &[(&str, Result<u32, &str>)]) -> Facts {
+    let mut f = facts();
+    f.device.platform = Platform::Android;
+    f.device.os_version = Some("14".into());
+    f.device.sdk = Some(34);
+    f.backup = BackupSummary::new("/backups/pixel".into(), BackupKind::AndroidFolder);
+    f.backup.os_version = Some("14".into());
+    f.backup.snapshot = SnapshotState::Finished;
+    f.verify = Ok(VerifyReport::new(BackupKind::AndroidFolder, Depth::Quick));
+    f.find_my = None;
+    f.app_min_sdk = apps
+        .iter()
+        .map(|(package, min_sdk)| AppMinSdk {
+            package: package.to_string(),
+            min_sdk: min_sdk.map_err(str::to_string),
+        })
+        .collect();
+    f
+}
+
+fn versions_item(f: &Facts) -> Item {
+    Preflight::from_facts(f).item("versions").unwrap().clone()
+}
+
+#[test]
+fn apps_needing_a_newer_android_than_the_phone_warn_by_name_and_do_not_block() {
+    let f = android_app_facts(&[
+        ("com.example.notes", Ok(24)),
+        ("com.example.photos", Ok(35)),
+        ("com.example.maps", Ok(36)),
+        ("com.example.clock", Ok(34)),
+    ]);
+    let preflight = Preflight::from_facts(&f);
+    assert!(!preflight.blocked(), "{preflight:?}");
+    let item = preflight.item("versions").unwrap();
+    assert_eq!(item.status, Status::Warn);
+    assert_eq!(
+        item.message,
+        "2 apps need a newer Android than this phone has (Android 14): com.example.maps \
+         (Android 16), com.example.photos (Android 15); they will be skipped, the rest restores."
+    );
+    assert!(
+        item.fix
+            .starts_with("Update the phone's Android version first")
+    );
+    assert!(item.fix.contains("--skip-apps") && item.fix.contains("--only"));
+
+    let one = android_app_facts(&[("com.example.photos", Ok(35))]);
+    let item = versions_item(&one);
+    assert!(
+        item.message.starts_with("1 app needs a newer Android")
+            && item.message.contains("; it will be skipped"),
+        "{}",
+        item.message
+    );
+}
+
+#[test]
+fn many_apps_too_new_are_counted_after_the_first_five() {
+    let packages: Vec<String> = (0..8).map(|i| format!("com.example.app{i}")).collect();
+    let apps: Vec<(&str, Result<u32, &str>)> =
+        packages.iter().map(|p| (p.as_str(), Ok(35))).collect();
+    let item = versions_item(&android_app_facts(&apps));
+    assert_eq!(item.status, Status::Warn);
+    assert!(item.message.starts_with("8 apps need"), "{}", item.message);
+    assert!(
+        item.message
+            .contains("com.example.app4 (Android 15), and 3 more;")
+    );
+    assert!(
+        !item.message.contains("com.example.app5"),
+        "{}",
+        item.message
+    );
+}
+
+#[test]
+fn apps_that_fit_or_cannot_be_read_pass_and_say_so() {
+    let fit = versions_item(&android_app_facts(&[
+        ("com.example.notes", Ok(24)),
+        ("com.example.photos", Ok(34)),
+    ]));
+    assert_eq!(fit.status, Status::Pass);
+    assert_eq!(
+        fit.message,
+        "The phone's system (14) can take a backup from 14. All 2 of its apps run on Android 14."
+    );
+
+    let unreadable = versions_item(&android_app_facts(&[
+        ("com.example.notes", Ok(24)),
+        (
+            "com.example.odd",
+            Err("base.apk: its AndroidManifest.xml is not Android binary XML"),
+        ),
+    ]));
+    assert_eq!(unreadable.status, Status::Pass);
+    assert!(
+        unreadable.message.ends_with(
+            "Its app runs on Android 14. Which Android com.example.odd needs could not be read \
+             (base.apk: its AndroidManifest.xml is not Android binary XML); the phone will say \
+             if it cannot install it."
+        ),
+        "{}",
+        unreadable.message
+    );
+
+    // Unreadable apps are told alongside the ones that need a newer Android.
+    let both = versions_item(&android_app_facts(&[
+        ("com.example.photos", Ok(35)),
+        ("com.example.odd", Err("x")),
+        ("com.example.odder", Err("y")),
+    ]));
+    assert_eq!(both.status, Status::Warn);
+    assert!(
+        both.message
+            .contains("Which Android 2 apps need could not be read (com.example.odd: x, …)"),
+        "{}",
+        both.message
+    );
+
+    let mut unknown_phone = android_app_facts(&[("com.example.photos", Ok(35))]);
+    unknown_phone.device.sdk = None;
+    let item = versions_item(&unknown_phone);
+    assert_eq!(item.status, Status::Pass);
+    assert!(
+        item.message.contains("did not say its Android API level"),
+        "{}",
+        item.message
+    );
+
+    // An iPhone backup's apps are not APKs: nothing is said of them.
+    let mut iphone = facts();
+    iphone.app_min_sdk = android_app_facts(&[("com.example.photos", Ok(35))]).app_min_sdk;
+    assert_eq!(status(&iphone, "versions"), Status::Pass);
+}
+
+#[test]
+fn api_levels_are_named_as_android_releases() {
+    assert_eq!(checks::android_name(21), "Android 5.0");
+    assert_eq!(checks::android_name(25), "Android 7.1");
+    assert_eq!(checks::android_name(28), "Android 9");
+    assert_eq!(checks::android_name(32), "Android 12L");
+    assert_eq!(checks::android_name(35), "Android 15");
+    assert_eq!(checks::android_name(36), "Android 16");
+    assert_eq!(checks::android_name(37), "API level 37");
+    assert_eq!(checks::android_name(19), "API level 19");
 }

@@ -8,8 +8,8 @@
 //! The fault runs draw their disconnect points from a seeded generator: set
 //! `PLUGBACK_FAULT_SEED=<n>` to replay a failure (each failure message names its seed).
 
-use super::android_health::{attached_phone, core_server};
 use super::android_apps::listed_packages;
+use super::android_health::{attached_phone, core_server};
 use super::android_restore::assert_on_phone;
 use super::job_support::{NoInhibitor, fault_runs, fault_seed};
 use plugback_core::cancel::CancelToken;
@@ -430,12 +430,19 @@ fn a_phone_unplugged_during_an_app_install_is_waited_for_and_the_apps_install() 
         let replugger = Replugger::start(&station.server, &serial);
         let (report, events) = station.run_target(&label, device, &source, None, Some(&apps));
         replugger.finish();
-        assert!(losses(&events) >= 1, "{label}: the loss was not reported: {report:?}");
+        assert!(
+            losses(&events) >= 1,
+            "{label}: the loss was not reported: {report:?}"
+        );
         assert!(report.ok, "{label}: {:?}", report.error);
         assert!(report.resumes >= 1, "{label}: never resumed: {report:?}");
         let mut installed = listed_packages(&station.adb, &serial);
         installed.sort();
         assert_eq!(installed, wanted, "{label}");
     }
-    assert_eq!(tree_hashes(backups.path()).unwrap(), before, "the backup changed");
+    assert_eq!(
+        tree_hashes(backups.path()).unwrap(),
+        before,
+        "the backup changed"
+    );
 }

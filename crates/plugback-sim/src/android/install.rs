@@ -4,12 +4,17 @@
 //! (a zip with a central directory and an AndroidManifest.xml), then kept in
 //! `/data/app/<package>/base.apk`. Installed packages are recorded in DATA/packages.json.
 //!
-//! The package name comes from a text AndroidManifest.xml (`package="..."`) when there is
-//! one. Real APKs hold binary XML, which this phone does not decode: it then uses the
-//! split name the host gave when that looks like a package name (`com.example.app.apk`),
-//! else a name derived from the APK's CRC-32 (`com.plugback.sideloaded.a1b2c3d4`).
+//! The package name comes from the base APK's AndroidManifest.xml: binary XML as in real
+//! APKs (`binary_manifest`), or text (`package="..."`) as in small hand-made ones. When
+//! neither gives one, the split name the host gave is used when it looks like a package
+//! name (`com.example.app.apk`), else a name derived from the APK's CRC-32
+//! (`com.plugback.sideloaded.a1b2c3d4`). A binary manifest's minSdkVersion above this
+//! phone's API level is refused with `INSTALL_FAILED_OLDER_SDK`, as a phone does.
+
+mod binary_manifest;
 
 use crate::android::zip::stored_zip;
+use binary_manifest::MinSdk;
 use flate2::read::DeflateDecoder;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -70,12 +75,15 @@ struct State {
 /// The phone's package manager.
 pub(crate) struct Installs {
     data_dir: PathBuf,
+    /// The phone's API level (ro.build.version.sdk).
+    sdk: u32,
     state: Mutex<State>,
 }
 
 impl Installs {
-    /// Reads DATA/packages.json (a missing or broken file means no installed packages).
-    pub(crate) fn load(data_dir: &Path) -> Installs {
+    /// Reads DATA/packages.json (a missing or broken file means no installed packages), for
+    /// a phone of API level `sdk`.
+    pub(crate) fn load(data_dir: &Path, sdk: u32) -> Installs {
         let path = data_dir.join("packages.json");
         let packages = match std::fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<PackageList>(&bytes) {
@@ -89,6 +97,7 @@ impl Installs {
         };
         Installs {
             data_dir: data_dir.to_path_buf(),
+            sdk,
             state: Mutex::new(State {
                 // Real session ids are large; start somewhere that looks like one.
                 next_session: 1_000_000_000 + rand::random::<u32>() % 1_000_000_000,
@@ -236,6 +245,22 @@ impl Installs {
         let Some(base) = manifest else {
             return Err(InstallError::Failure("INSTALL_FAILED_INVALID_APK".into()));
         };
+        match &base.min_sdk {
+            Some(MinSdk::Level(needed)) if *needed > self.sdk => {
+                return Err(InstallError::Failure(format!(
+                    "INSTALL_FAILED_OLDER_SDK: Requires newer sdk version #{needed} (current \
+                     version is #{})",
+                    self.sdk
+                )));
+            }
+            Some(MinSdk::Codename(codename)) => {
+                return Err(InstallError::Failure(format!(
+                    "INSTALL_FAILED_OLDER_SDK: Requires development platform {codename} but \
+                     this is a release platform."
+                )));
+            }
+            _ => {}
+        }
         let hint = name_hint.or(Some(base_name.as_str()));
         let package = base
             .manifest_package
@@ -339,6 +364,8 @@ fn is_package_name(text: &str) -> bool {
 /// What the package manager checks of an APK: it is a zip with an AndroidManifest.xml.
 pub(crate) struct ZipSummary {
     pub(crate) manifest_package: Option<String>,
+    /// From a binary manifest; None for a text one or one that cannot be read.
+    pub(crate) min_sdk: Option<MinSdk>,
     pub(crate) crc: u32,
 }
 
@@ -404,8 +431,14 @@ impl ZipSummary {
         let Some((method, compressed, offset)) = manifest else {
             return Err("Failed to read manifest: AndroidManifest.xml is missing".into());
         };
-        let manifest_package = read_entry(&mut file, len, method, compressed, offset)
-            .and_then(|bytes| text_manifest_package(&bytes));
+        let (manifest_package, min_sdk) =
+            match read_entry(&mut file, len, method, compressed, offset) {
+                Some(bytes) => match binary_manifest::read(&bytes) {
+                    Some(binary) => (binary.package, Some(binary.min_sdk)),
+                    None => (text_manifest_package(&bytes), None),
+                },
+                None => (None, None),
+            };
         let mut crc = flate2::Crc::new();
         file.seek(SeekFrom::Start(0)).map_err(|_| fail())?;
         let mut buffer = vec![0u8; 64 * 1024];
@@ -418,6 +451,7 @@ impl ZipSummary {
         }
         Ok(ZipSummary {
             manifest_package,
+            min_sdk,
             crc: crc.sum(),
         })
     }
@@ -513,7 +547,7 @@ pub(crate) mod tests {
     #[test]
     fn zips_install_and_persist() {
         let dir = tempfile::tempdir().unwrap();
-        let installs = Installs::load(dir.path());
+        let installs = Installs::load(dir.path(), 34);
         let apk = zip(&[
             (
                 "AndroidManifest.xml",
@@ -538,13 +572,13 @@ pub(crate) mod tests {
             "{derived}"
         );
 
-        let reloaded = Installs::load(dir.path());
+        let reloaded = Installs::load(dir.path(), 34);
         let names = reloaded.package_names();
         assert!(names.contains(&"com.example.notes".to_string()));
         assert!(names.contains(&"org.sample.tool".to_string()));
         reloaded.uninstall("org.sample.tool").unwrap();
         assert!(
-            !Installs::load(dir.path())
+            !Installs::load(dir.path(), 34)
                 .package_names()
                 .contains(&"org.sample.tool".to_string())
         );
@@ -553,7 +587,7 @@ pub(crate) mod tests {
     #[test]
     fn non_zips_and_short_streams_are_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let installs = Installs::load(dir.path());
+        let installs = Installs::load(dir.path(), 34);
         let err = install(&installs, b"this is not an apk at all, just text", None).unwrap_err();
         assert!(
             err.to_string()
@@ -576,5 +610,102 @@ pub(crate) mod tests {
         assert!(installs.abandon(session).is_err());
         assert!(installs.commit(session, None).is_err());
         assert_eq!(installs.installed().len(), 0);
+    }
+
+    /// The APKs of app `package` in a generated backup folder whose apps declare the
+    /// given minSdkVersions.
+    fn backup_apks(dir: &Path, package: &str, min_sdk: &[(&str, u32)]) -> Vec<(String, Vec<u8>)> {
+        use crate::make_backup::{Kind, Spec, make_backup};
+        let mut spec = Spec::new(Kind::AndroidFolder);
+        for (app, level) in min_sdk {
+            spec.app_min_sdk.insert(app.to_string(), *level);
+        }
+        let out = dir.join("backup");
+        make_backup(&spec, &out).unwrap();
+        let mut apks: Vec<(String, Vec<u8>)> = std::fs::read_dir(out.join("apps").join(package))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        apks.sort_by_key(|(name, _)| name != "base.apk");
+        apks
+    }
+
+    fn install_all(
+        installs: &Installs,
+        apks: &[(String, Vec<u8>)],
+    ) -> Result<String, InstallError> {
+        let session = installs.create_session().unwrap();
+        for (name, bytes) in apks {
+            installs.write_split(session, name, bytes.len() as u64, u64::MAX, &mut &bytes[..])?;
+        }
+        installs.commit(session, None)
+    }
+
+    #[test]
+    fn binary_manifests_name_the_package_and_a_newer_min_sdk_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let installs = Installs::load(&dir.path().join("phone"), 34);
+        let apks = backup_apks(
+            dir.path(),
+            "com.example.notes",
+            &[("com.example.notes", 34), ("com.example.photos", 35)],
+        );
+        assert_eq!(apks.len(), 2, "a base and a split");
+        let summary = ZipSummary::read(&{
+            let path = dir.path().join("base.apk");
+            std::fs::write(&path, &apks[0].1).unwrap();
+            path
+        })
+        .unwrap();
+        assert_eq!(
+            summary.manifest_package.as_deref(),
+            Some("com.example.notes")
+        );
+        assert_eq!(summary.min_sdk, Some(MinSdk::Level(34)));
+        assert_eq!(install_all(&installs, &apks).unwrap(), "com.example.notes");
+
+        let photos = dir.path().join("second");
+        let apks = backup_apks(&photos, "com.example.photos", &[("com.example.photos", 35)]);
+        let err = install_all(&installs, &apks).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Failure [INSTALL_FAILED_OLDER_SDK: Requires newer sdk version #35 (current \
+             version is #34)]"
+        );
+        assert_eq!(installs.installed().len(), 1, "{:?}", installs.installed());
+    }
+
+    #[test]
+    fn any_bytes_as_a_binary_manifest_are_read_or_refused_without_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let apks = backup_apks(dir.path(), "com.example.photos", &[]);
+        let apk = &apks[0].1;
+        // The manifest is the first stored entry: after the 30-byte local header and name.
+        let name_len = usize::from(u16::from_le_bytes([apk[26], apk[27]]));
+        let size = u32::from_le_bytes([apk[18], apk[19], apk[20], apk[21]]) as usize;
+        let manifest = &apk[30 + name_len..30 + name_len + size];
+        assert_eq!(
+            binary_manifest::read(manifest),
+            Some(binary_manifest::BinaryManifest {
+                package: Some("com.example.photos".into()),
+                min_sdk: MinSdk::Level(24),
+            })
+        );
+        for len in 0..manifest.len() {
+            let _ = binary_manifest::read(&manifest[..len]);
+        }
+        for at in 0..manifest.len() {
+            for value in [0x00, 0x7f, 0x80, 0xff] {
+                let mut bad = manifest.to_vec();
+                bad[at] = value;
+                let _ = binary_manifest::read(&bad);
+            }
+        }
     }
 }

@@ -236,7 +236,7 @@ impl SimAndroid {
         let keys = AdbKeys::load(&config.data_dir);
         let phone = Arc::new(AndroidPhone::new(config)?);
         phone.update(|c| c.faults.retain(|f| !matches!(f, Fault::Flap { .. })));
-        let installs = Installs::load(phone.data_dir());
+        let installs = Installs::load(phone.data_dir(), phone.config().sdk);
         let device = Arc::new(Device {
             phone,
             keys,

@@ -18,6 +18,7 @@ mod output;
 
 pub use error::MakeError;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The backup layouts the generator writes.
@@ -66,6 +67,9 @@ pub struct Spec {
     pub os_version: String,
     /// The backup date written into the plists / JSON.
     pub date_unix: i64,
+    /// Android: the minSdkVersion each app's APKs declare, by package name
+    /// (`com.example.photos`); apps not named declare 24 (Android 7.0).
+    pub app_min_sdk: BTreeMap<String, u32>,
 }
 
 /// 2026-11-25T10:00:00Z: a fixed default so that default specs are reproducible.
@@ -92,6 +96,7 @@ impl Spec {
             product_type: product_type.to_string(),
             os_version: os_version.to_string(),
             date_unix: DEFAULT_DATE_UNIX,
+            app_min_sdk: BTreeMap::new(),
         }
     }
 

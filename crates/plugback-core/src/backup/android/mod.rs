@@ -11,6 +11,7 @@ pub mod ab_crypto;
 pub mod ab_header;
 pub mod ab_stream;
 mod ab_verify;
+pub mod apk_manifest;
 mod cbc_reader;
 pub mod folder;
 pub mod folder_manifest;

@@ -38,6 +38,7 @@ pub fn read(server: &AdbServer, serial: &str, cancel: &CancelToken) -> Result<De
         device.model = Some(model);
     }
     device.os_version = prop("ro.build.version.release");
+    device.sdk = prop("ro.build.version.sdk").and_then(|level| level.parse().ok());
     device.serial = prop("ro.serialno");
     device.name = owner_name(&run("settings get global device_name")?).or(device.model.clone());
 

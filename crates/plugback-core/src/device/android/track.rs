@@ -44,6 +44,7 @@ impl TrackedDevice {
             // adb writes spaces in the model as underscores.
             model: self.model.as_ref().map(|m| m.replace('_', " ")),
             os_version: None,
+            sdk: None,
             serial: None,
             state: self.state(),
             battery: Battery::default(),

@@ -52,6 +52,7 @@ pub(crate) fn basic_device(device: &MuxDevice, paired: bool) -> Device {
         name: None,
         model: None,
         os_version: None,
+        sdk: None,
         serial: None,
         state: if paired {
             DeviceState::Ready

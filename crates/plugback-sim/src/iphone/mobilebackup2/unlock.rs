@@ -239,7 +239,8 @@ pub(crate) fn decrypt_database(key: &[u8; 32], ciphertext: &[u8]) -> Option<Vec<
     Some(plain)
 }
 
-/// Decrypts a whole buffer (Manifest.db).
+/// Decrypts a whole buffer at once: the tests' reference for the streamed decryption.
+#[cfg(test)]
 pub(crate) fn decrypt_all(key: &[u8; 32], ciphertext: &[u8]) -> Option<Vec<u8>> {
     let mut plain = Vec::with_capacity(ciphertext.len());
     let mut decryptor = CbcDecryptor::new(key);

@@ -162,7 +162,7 @@ fn write_tar<W: Write>(
         write_bytes(&mut out, &entry, &manifest)?;
         if has_apk {
             // With `adb backup -apk` the apk precedes the app's data, as restore requires.
-            let apk = apk_bytes(spec.seed, package, "base.apk", spec.date_unix);
+            let apk = apk_bytes(spec, package, "base.apk");
             let entry = TarEntry {
                 package,
                 domain: "a",

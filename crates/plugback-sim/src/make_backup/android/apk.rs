@@ -1,23 +1,43 @@
 //! Tiny but real APKs: zip archives with stored entries, written by the same zip writer
-//! the simulated phone's tests use.
+//! the simulated phone's tests use, each with a binary AndroidManifest.xml.
 
+use super::super::Spec;
 use super::super::content::content_bytes;
+use super::APPS;
+use super::axml::{Manifest, manifest_xml};
 use crate::android::zip::stored_zip;
 
-/// The bytes of an APK named `name` of `package`, deterministic from the seed.
-pub(crate) fn apk_bytes(seed: u64, package: &str, name: &str, date_unix: i64) -> Vec<u8> {
+/// The minSdkVersion of an app the spec does not name: Android 7.0.
+const DEFAULT_MIN_SDK: u32 = 24;
+/// The targetSdkVersion every app declares (at least its minSdkVersion): Android 14.
+const TARGET_SDK: u32 = 34;
+
+/// The bytes of an APK named `name` of `package`, deterministic from the spec.
+pub(crate) fn apk_bytes(spec: &Spec, package: &str, name: &str) -> Vec<u8> {
+    let seed = spec.seed;
     let identity = format!("apk:{package}/{name}");
     let is_base = name == "base.apk";
     let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
-    // Every APK, split ones too, carries its own manifest (a split's names the split):
-    // a binary XML chunk header, then the body.
-    let mut manifest = content_bytes(
-        seed,
-        &format!("{identity}/manifest"),
-        "AndroidManifest",
-        if is_base { 1_536 } else { 512 },
-    );
-    manifest[..4].copy_from_slice(&[0x03, 0x00, 0x08, 0x00]);
+    // Every APK, split ones too, carries its own manifest; a split's names the split and
+    // leaves `<uses-sdk>` to the base, as bundletool's config splits do.
+    let min_sdk = spec
+        .app_min_sdk
+        .get(package)
+        .copied()
+        .unwrap_or(DEFAULT_MIN_SDK);
+    let version_code = APPS
+        .iter()
+        .find(|(p, _, _)| *p == package)
+        .map_or(1, |(_, code, _)| *code);
+    let split = name
+        .strip_prefix("split_")
+        .map(|n| n.strip_suffix(".apk").unwrap_or(n));
+    let manifest = manifest_xml(&Manifest {
+        package,
+        version_code,
+        split,
+        sdk: is_base.then_some((min_sdk, TARGET_SDK.max(min_sdk))),
+    });
     entries.push(("AndroidManifest.xml".into(), manifest));
     if is_base {
         let mut dex = content_bytes(seed, &format!("{identity}/dex"), "classes.dex", 6_144);
@@ -39,7 +59,7 @@ pub(crate) fn apk_bytes(seed: u64, package: &str, name: &str, date_unix: i64) ->
         "META-INF/MANIFEST.MF".into(),
         b"Manifest-Version: 1.0\r\nCreated-By: Plugback simulator\r\n\r\n".to_vec(),
     ));
-    stored_zip(&entries, dos_date_time(date_unix))
+    stored_zip(&entries, dos_date_time(spec.date_unix))
 }
 
 /// MS-DOS (date, time) of a Unix time, as zip headers store it (UTC here).
@@ -69,7 +89,9 @@ mod tests {
 
     #[test]
     fn central_directory_points_at_each_local_entry_with_its_crc() {
-        let zip = apk_bytes(3, "com.example.notes", "base.apk", 1_795_600_800);
+        let mut spec = Spec::new(crate::make_backup::Kind::AndroidFolder);
+        spec.seed = 3;
+        let zip = apk_bytes(&spec, "com.example.notes", "base.apk");
         let end = zip.len() - 22;
         assert_eq!(u32_at(&zip, end), END_OF_CENTRAL_DIRECTORY);
         let count = u16_at(&zip, end + 10) as usize;

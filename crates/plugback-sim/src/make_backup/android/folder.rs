@@ -91,7 +91,7 @@ pub(crate) fn write(spec: &Spec, out: &Path) -> Result<Totals, MakeError> {
         };
         let mut apks = Vec::new();
         for name in names {
-            let bytes = apk_bytes(spec.seed, package, name, spec.date_unix);
+            let bytes = apk_bytes(spec, package, name);
             let path = dir.join(name);
             let mut file = create_new(&path)?;
             file.write_all(&bytes).at(&path)?;

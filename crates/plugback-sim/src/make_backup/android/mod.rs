@@ -2,6 +2,7 @@
 
 pub(crate) mod ab;
 mod apk;
+mod axml;
 pub(crate) mod folder;
 mod tar;
 
