@@ -16,6 +16,13 @@ mod probe;
 mod read;
 pub(crate) mod session;
 pub(crate) mod wait;
+#[cfg(target_os = "linux")]
+pub mod zero_copy;
+/// Zero-copy sends on a service connection, where the system has them.
+#[cfg(target_os = "linux")]
+pub use zero_copy::ZeroCopyPipe;
+#[cfg(not(target_os = "linux"))]
+pub type ZeroCopyPipe = std::convert::Infallible;
 
 pub use address::{ADDRESS_VARIABLE, MuxAddress, linux_advice, usbmuxd_advice};
 pub use list::{list, watch};

@@ -73,6 +73,9 @@ pub(crate) fn protocol(detail: impl Into<String>) -> DeviceError {
 /// One connection to usbmuxd.
 pub(crate) struct MuxConnection {
     stream: Box<dyn ReadWrite>,
+    /// A duplicate of the socket, for zero-copy sends once it is a service connection.
+    #[cfg(target_os = "linux")]
+    raw: Option<std::os::fd::OwnedFd>,
     tag: u32,
     timeout: Duration,
     cancel: CancelToken,
@@ -80,9 +83,12 @@ pub(crate) struct MuxConnection {
 
 impl MuxConnection {
     pub(crate) async fn open(mux: &Usbmuxd, cancel: &CancelToken) -> Result<Self, DeviceError> {
-        let stream = bounded(PEER, mux.reply_timeout, cancel, connect(&mux.address)).await?;
+        let (stream, _raw) =
+            bounded(PEER, mux.reply_timeout, cancel, connect(&mux.address)).await?;
         Ok(MuxConnection {
             stream,
+            #[cfg(target_os = "linux")]
+            raw: _raw,
             tag: 0,
             timeout: mux.reply_timeout,
             cancel: cancel.clone(),
@@ -218,6 +224,13 @@ impl MuxConnection {
         }
     }
 
+    /// The duplicate of the socket, for [`super::zero_copy`]: taken before
+    /// [`Self::connect_port`] makes this connection a service's.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn take_raw(&mut self) -> Option<std::os::fd::OwnedFd> {
+        self.raw.take()
+    }
+
     /// Turns this connection into a byte pipe to `port` on the phone.
     pub(crate) async fn connect_port(
         mut self,
@@ -288,7 +301,25 @@ impl MuxConnection {
     }
 }
 
-async fn connect(address: &MuxAddress) -> Result<Box<dyn ReadWrite>, DeviceError> {
+/// The connection, and where zero-copy sends are possible a duplicate of its socket.
+type Connected = (Box<dyn ReadWrite>, Option<RawSocket>);
+#[cfg(target_os = "linux")]
+type RawSocket = std::os::fd::OwnedFd;
+#[cfg(not(target_os = "linux"))]
+type RawSocket = std::convert::Infallible;
+
+/// A duplicate of `socket` for zero-copy sends; None where there are none or the
+/// duplicate cannot be made (the plain path then carries everything).
+#[cfg(target_os = "linux")]
+fn raw_socket(socket: &impl std::os::fd::AsFd) -> Option<RawSocket> {
+    socket.as_fd().try_clone_to_owned().ok()
+}
+#[cfg(not(target_os = "linux"))]
+fn raw_socket<T>(_socket: &T) -> Option<RawSocket> {
+    None
+}
+
+async fn connect(address: &MuxAddress) -> Result<Connected, DeviceError> {
     let fail = |e: std::io::Error| unavailable(address, &e);
     match address {
         MuxAddress::Tcp(addr) => {
@@ -297,12 +328,15 @@ async fn connect(address: &MuxAddress) -> Result<Box<dyn ReadWrite>, DeviceError
             // answer: with Nagle's algorithm each exchange stalls on a delayed ACK
             // (about 40 ms on Linux), which made reading a phone take 0.4 s.
             stream.set_nodelay(true).map_err(fail)?;
-            Ok(Box::new(stream))
+            let raw = raw_socket(&stream);
+            Ok((Box::new(stream), raw))
         }
         #[cfg(unix)]
-        MuxAddress::Unix(path) => Ok(Box::new(
-            tokio::net::UnixStream::connect(path).await.map_err(fail)?,
-        )),
+        MuxAddress::Unix(path) => {
+            let stream = tokio::net::UnixStream::connect(path).await.map_err(fail)?;
+            let raw = raw_socket(&stream);
+            Ok((Box::new(stream), raw))
+        }
         #[cfg(not(unix))]
         MuxAddress::Unix(_) => Err(fail(std::io::Error::new(
             std::io::ErrorKind::Unsupported,

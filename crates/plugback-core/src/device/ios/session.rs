@@ -1,6 +1,7 @@
 //! A lockdown session with a paired iPhone, and the services started through it (AFC for
 //! the health probe; notification_proxy and mobilebackup2 for restores).
 
+use super::ZeroCopyPipe;
 use super::list::find_on;
 use super::lockdown::{self, lockdown_error};
 use super::mux::{MuxConnection, MuxDevice, Usbmuxd};
@@ -69,19 +70,22 @@ pub(crate) async fn start_service(
     name: &str,
     cancel: &CancelToken,
 ) -> Result<Idevice, DeviceError> {
-    start(mux, udid, name, false, cancel).await
+    start(mux, udid, name, false, cancel)
+        .await
+        .map(|(service, _)| service)
 }
 
 /// [`start_service`], presenting the pair record's escrow bag so that the phone opens its
 /// data protection for the service: mobilebackup2 restoring an encrypted backup needs it
 /// (without it the phone refuses with MBErrorDomain 208). A record without an escrow bag
-/// starts the service plainly, and the phone decides.
+/// starts the service plainly, and the phone decides. With it comes the connection's
+/// zero-copy pipe where the system has one and the service runs without TLS.
 pub(crate) async fn start_service_with_escrow(
     mux: &Usbmuxd,
     udid: &str,
     name: &str,
     cancel: &CancelToken,
-) -> Result<Idevice, DeviceError> {
+) -> Result<(Idevice, Option<ZeroCopyPipe>), DeviceError> {
     start(mux, udid, name, true, cancel).await
 }
 
@@ -91,7 +95,7 @@ async fn start(
     name: &str,
     with_escrow: bool,
     cancel: &CancelToken,
-) -> Result<Idevice, DeviceError> {
+) -> Result<(Idevice, Option<ZeroCopyPipe>), DeviceError> {
     let mut session = match open(mux, udid, cancel).await? {
         Opened::Session(session) => session,
         Opened::NotPaired(_) => {
@@ -110,10 +114,9 @@ async fn start(
     })
     .await?;
     let (port, ssl) = started.map_err(lockdown_error)?;
-    let stream = MuxConnection::open(mux, cancel)
-        .await?
-        .connect_port(&session.device, port)
-        .await?;
+    let mut connection = MuxConnection::open(mux, cancel).await?;
+    let pipe = zero_copy_pipe(&mut connection, ssl);
+    let stream = connection.connect_port(&session.device, port).await?;
     let mut service = Idevice::new(stream, lockdown::LABEL);
     service.set_udid(udid.to_owned());
     if ssl {
@@ -126,5 +129,21 @@ async fn start(
         })
         .await?;
     }
-    Ok(service)
+    Ok((service, pipe))
+}
+
+/// The connection's zero-copy pipe, unless the service speaks TLS (every byte must then
+/// go through the cipher) or the system has none.
+#[cfg(target_os = "linux")]
+fn zero_copy_pipe(connection: &mut MuxConnection, tls: bool) -> Option<ZeroCopyPipe> {
+    let raw = connection.take_raw()?;
+    if tls {
+        return None;
+    }
+    ZeroCopyPipe::new(raw).ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn zero_copy_pipe(_connection: &mut MuxConnection, _tls: bool) -> Option<ZeroCopyPipe> {
+    None
 }

@@ -192,15 +192,16 @@ impl Steps<'_> {
             NotificationProxyClient::new(notifications),
             step,
         ));
-        let service = session::start_service_with_escrow(mux, udid, MOBILEBACKUP2, cancel)
-            .await
-            .map_err(device)?;
+        let (service, zero_copy) =
+            session::start_service_with_escrow(mux, udid, MOBILEBACKUP2, cancel)
+                .await
+                .map_err(device)?;
         let stream = service
             .get_socket()
             .ok_or_else(|| wire::protocol("the mobilebackup2 connection has no socket"))?;
-        let wire = open
-            .wire
-            .insert(Wire::new(stream, self.options.timeouts.stall_limit, cancel));
+        let mut wire = Wire::new(stream, self.options.timeouts.stall_limit, cancel);
+        wire.zero_copy = zero_copy;
+        let wire = open.wire.insert(wire);
 
         handshake::handshake(wire, step).await?;
         lock.acquire(cancel).await?;

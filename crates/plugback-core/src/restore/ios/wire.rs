@@ -12,6 +12,7 @@ use super::super::RestoreError;
 use crate::backup::ios::plist_read::plist_value;
 use crate::cancel::CancelToken;
 use crate::device::DeviceError;
+use crate::device::ios::ZeroCopyPipe;
 use crate::device::ios::wait::cancelled;
 use idevice::ReadWrite;
 use plist::Value;
@@ -48,6 +49,8 @@ pub(super) struct Wire {
     cancel: CancelToken,
     /// The longest wait for one read or write once a message is under way.
     pub stall_limit: Duration,
+    /// Sends file bytes without copying them through Plugback, where possible.
+    pub zero_copy: Option<ZeroCopyPipe>,
 }
 
 impl Wire {
@@ -60,6 +63,7 @@ impl Wire {
             stream,
             cancel: cancel.clone(),
             stall_limit,
+            zero_copy: None,
         }
     }
 
@@ -157,6 +161,48 @@ impl Wire {
         within(self.stall_limit, &self.cancel, stream.read_exact(buf))
             .await
             .map(drop)
+    }
+
+    /// `len` bytes of `file` from `offset` as DeviceLink data blocks of at most `block`
+    /// bytes, headers and all, without copying the bytes through Plugback; bounded by the
+    /// stall limit. Err(Ok(error)) when the file could not be read: a block's header may be
+    /// out already, so the connection is out of step and the restore cannot go on.
+    #[cfg(target_os = "linux")]
+    pub(super) async fn send_blocks_zero_copy(
+        &self,
+        file: &std::fs::File,
+        offset: u64,
+        len: u64,
+        block: usize,
+        code: u8,
+    ) -> Result<(), Result<io::Error, RestoreError>> {
+        use crate::device::ios::zero_copy::FileOrSocket;
+        let Some(pipe) = &self.zero_copy else {
+            return Err(Err(protocol("no zero-copy pipe on this connection")));
+        };
+        let sent = within(self.stall_limit, &self.cancel, async {
+            let mut at = offset;
+            while at < offset + len {
+                let n = usize::try_from(offset + len - at).map_or(block, |left| left.min(block));
+                let mut header = [0u8; 5];
+                // n + 1 fits in u32: a block is at most 32 KiB.
+                header[..4].copy_from_slice(&((n + 1) as u32).to_be_bytes());
+                header[4] = code;
+                pipe.send_header(&header).await?;
+                if let Err(failed) = pipe.send_file(file, at, n).await {
+                    return Ok(Err(failed));
+                }
+                at += n as u64;
+            }
+            Ok(Ok(()))
+        })
+        .await
+        .map_err(Err)?;
+        match sent {
+            Ok(()) => Ok(()),
+            Err(FileOrSocket::File(e)) => Err(Ok(e)),
+            Err(FileOrSocket::Socket(e)) => Err(Err(lost(e))),
+        }
     }
 
     pub(super) async fn read_u32(&mut self) -> Result<u32, RestoreError> {
