@@ -386,7 +386,7 @@ fn an_app_needing_a_newer_android_is_named_by_the_preflight_and_left_to_the_phon
     assert_eq!(
         versions["message"],
         "1 app needs a newer Android than this phone has (Android 14): com.example.photos \
-         (Android 15); it will be skipped, the rest restores.",
+         (Android 15); the phone will refuse it, everything else is restored, and the report names what was left out.",
         "{versions}"
     );
     assert!(

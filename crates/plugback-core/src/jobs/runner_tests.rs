@@ -173,6 +173,19 @@ fn a_clean_restore_reports_progress_keeps_the_computer_awake_and_logs() {
 /// phone's presence from another thread, and waits for the watchdog to stop it; the next
 /// attempt succeeds.
 fn resumed_after(rig: &Rig, disturb: impl Fn(&PresenceBoard) + Send + Sync + 'static) -> JobReport {
+    disturbed_then_done(rig, disturb, |cancel| {
+        until_cancelled(cancel);
+        Err(RestoreError::Cancelled)
+    })
+}
+
+/// An Android job whose first attempt reports some progress, sets `disturb` off on a
+/// thread and ends as `ends` says; every later attempt succeeds.
+fn disturbed_then_done(
+    rig: &Rig,
+    disturb: impl Fn(&PresenceBoard) + Send + Sync + 'static,
+    ends: impl Fn(&CancelToken) -> Result<AttemptOutcome, RestoreError>,
+) -> JobReport {
     let presence = rig.ctx.presence.clone();
     let disturb = Arc::new(disturb);
     let mut attempts = 0;
@@ -190,8 +203,7 @@ fn resumed_after(rig: &Rig, disturb: impl Fn(&PresenceBoard) + Send + Sync + 'st
             progress(sink, 100);
             let (board, disturb) = (presence.clone(), disturb.clone());
             std::thread::spawn(move || disturb(&board));
-            until_cancelled(cancel);
-            Err(RestoreError::Cancelled)
+            ends(cancel)
         },
     )
 }
@@ -220,36 +232,27 @@ fn an_unplugged_android_phone_is_waited_for_and_the_restore_resumes() {
     assert_eq!(lock(&rig.notes.0)[0], "Plug the phone back in");
 }
 
+fn connection_reset() -> RestoreError {
+    RestoreError::Device(crate::device::DeviceError::Io(std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "reset",
+    )))
+}
+
 #[test]
 fn a_connection_that_breaks_before_the_unplug_is_heard_of_is_still_a_loss() {
     let rig = rig(true, false);
-    let presence = rig.ctx.presence.clone();
-    let mut attempts = 0;
-    let report = rig.run(
-        &spec(Platform::Android),
-        &CancelToken::new(),
-        &mut |sink, _cancel| {
-            attempts += 1;
-            if attempts > 1 {
-                return Ok(AttemptOutcome {
-                    bytes: 1000,
-                    files: 2,
-                });
-            }
-            progress(sink, 100);
-            // An app install's connection fails as the cable goes; the watcher hears of
-            // the unplug only afterwards.
-            let board = presence.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(Duration::from_millis(200));
-                board.left("phone-1");
-                std::thread::sleep(Duration::from_millis(300));
-                board.arrived("phone-1", true);
-            });
-            Err(RestoreError::Device(crate::device::DeviceError::Io(
-                std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset"),
-            )))
+    // An app install's connection fails as the cable goes; the watcher hears of the
+    // unplug only afterwards.
+    let report = disturbed_then_done(
+        &rig,
+        |board| {
+            std::thread::sleep(Duration::from_millis(200));
+            board.left("phone-1");
+            std::thread::sleep(Duration::from_millis(300));
+            board.arrived("phone-1", true);
         },
+        |_| Err(connection_reset()),
     );
     assert!(report.ok, "{report:?}");
     assert_eq!((report.resumes, report.restarts), (1, 0));
@@ -259,11 +262,7 @@ fn a_connection_that_breaks_before_the_unplug_is_heard_of_is_still_a_loss() {
     let report = rig.run(
         &spec(Platform::Android),
         &CancelToken::new(),
-        &mut |_sink, _cancel| {
-            Err(RestoreError::Device(crate::device::DeviceError::Io(
-                std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset"),
-            )))
-        },
+        &mut |_sink, _cancel| Err(connection_reset()),
     );
     assert!(!report.ok);
     assert_eq!((report.resumes, report.restarts), (0, 0));

@@ -314,14 +314,14 @@ fn apps_fit(facts: &Facts) -> AppsFit {
         named.push(format!("and {} more", too_new.len() - APPS_NAMED));
     }
     let (count, they) = match too_new.len() {
-        1 => ("1 app needs".to_string(), "it will be skipped"),
-        n => (format!("{n} apps need"), "they will be skipped"),
+        1 => ("1 app needs".to_string(), "the phone will refuse it"),
+        n => (format!("{n} apps need"), "the phone will refuse them"),
     };
     let warn = item(
         "versions",
         Status::Warn,
         format!(
-            "{count} a newer Android than this phone has ({}): {}; {they}, the rest restores.{unreadable_note}",
+            "{count} a newer Android than this phone has ({}): {}; {they}, everything else is restored, and the report names what was left out.{unreadable_note}",
             android_name(phone_sdk),
             named.join(", "),
         ),

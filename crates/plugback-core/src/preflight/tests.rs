@@ -286,7 +286,7 @@ fn apps_needing_a_newer_android_than_the_phone_warn_by_name_and_do_not_block() {
     assert_eq!(
         item.message,
         "2 apps need a newer Android than this phone has (Android 14): com.example.maps \
-         (Android 16), com.example.photos (Android 15); they will be skipped, the rest restores."
+         (Android 16), com.example.photos (Android 15); the phone will refuse them, everything else is restored, and the report names what was left out."
     );
     assert!(
         item.fix
@@ -298,7 +298,7 @@ fn apps_needing_a_newer_android_than_the_phone_warn_by_name_and_do_not_block() {
     let item = versions_item(&one);
     assert!(
         item.message.starts_with("1 app needs a newer Android")
-            && item.message.contains("; it will be skipped"),
+            && item.message.contains("; the phone will refuse it,"),
         "{}",
         item.message
     );
