@@ -18,14 +18,19 @@ pub struct DoctorArgs {
     pub json: bool,
 }
 
-pub fn run(args: &DoctorArgs) -> i32 {
+/// What doctor looks at on this computer (with the override for tests).
+pub fn environment() -> DoctorEnv {
     let mut env = DoctorEnv::from_system();
     if let Some(dirs) = std::env::var_os(SYSTEM_PROGRAM_DIRS_VARIABLE) {
         env.system_program_dirs = std::env::split_paths(&dirs)
             .filter(|dir| !dir.as_os_str().is_empty())
             .collect();
     }
-    let report = doctor::run(&env, &CancelToken::new());
+    env
+}
+
+pub fn run(args: &DoctorArgs) -> i32 {
+    let report = doctor::run(&environment(), &CancelToken::new());
     if args.json {
         print_json(&json!({
             "os": report.os,

@@ -5,6 +5,7 @@
 
 mod backups;
 mod devices;
+mod diagnostics;
 mod doctor;
 mod explain;
 mod health;
@@ -71,6 +72,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Check the cable, port and link to a phone: graded good, fair or poor, with fixes.
     Health(health::HealthArgs),
+    /// Write a redacted zip of Plugback's logs and the doctor's report, to send for help.
+    Diagnostics(diagnostics::DiagnosticsArgs),
     /// Restore a backup to a phone: the preflight, then the restore with the
     /// stay-plugged-in watchdog.
     Restore(restore::RestoreArgs),
@@ -89,6 +92,7 @@ pub fn run(command: Command, dirs: &[PathBuf]) -> i32 {
         Command::Devices(args) => devices::run(&args),
         Command::Doctor(args) => doctor::run(&args),
         Command::Health(args) => health::run(&args),
+        Command::Diagnostics(args) => diagnostics::run(&args),
         Command::Restore(args) => restore::run(&args),
         Command::TestRestore(args) => test_restore::run(&args),
     }

@@ -271,3 +271,70 @@ fn doctor_runs_on_this_computer_without_a_panic() {
         assert!(text.contains(name), "{name}: {text}");
     }
 }
+
+#[test]
+fn diagnostics_are_one_redacted_zip_with_the_logs_and_the_doctors_report() {
+    let bare = Bare::new();
+    // A restore's log, as a job writes it, in Plugback's data folder.
+    let logs = bare.home.join("data/plugback/logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let udid = "00008110-001A2B3C4D5E6F70";
+    let home = bare.home.display().to_string();
+    std::fs::write(
+        logs.join(format!("restore-{udid}.jsonl")),
+        format!(
+            "{}\n",
+            serde_json::json!({
+                "at": "2026-11-25T10:00:00Z",
+                "event": "lost",
+                "device": udid,
+                "device_name": "Noor's iPhone",
+                "backup": format!("{home}/Backups/{udid}"),
+                "what_happened": "Noor's iPhone was unplugged",
+            })
+        ),
+    )
+    .unwrap();
+    let out_file = bare.home.join("diagnostics.zip");
+    let out = bare.run(&["diagnostics", "--out", out_file.to_str().unwrap(), "--json"]);
+    let doc = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    assert_eq!(
+        (doc["ok"].as_bool(), doc["logs"].as_u64()),
+        (Some(true), Some(1)),
+        "{doc:#}"
+    );
+
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out_file).unwrap()).unwrap();
+    let mut everything = String::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).unwrap();
+        everything.push_str(&format!("== {}\n", entry.name().unwrap()));
+        entry.read_to_string(&mut everything).unwrap();
+    }
+    for private in [udid, "Noor", home.as_str()] {
+        assert!(
+            !everything.contains(private),
+            "{private} is in the export:\n{everything}"
+        );
+    }
+    assert!(everything.contains("== logs/job-1.jsonl"), "{everything}");
+    assert!(
+        everything.contains("\"device\":\"phone-1\""),
+        "{everything}"
+    );
+    assert!(everything.contains("~/Backups/phone-1"), "{everything}");
+    // The doctor's findings come along: here adb and usbmuxd are missing.
+    assert!(everything.contains("doctor-adb-missing"), "{everything}");
+
+    // A place that cannot be written is said, with a fix.
+    let nowhere = bare.home.join("no/such/folder/d.zip");
+    let out = bare.run(&["diagnostics", "--out", nowhere.to_str().unwrap(), "--json"]);
+    let doc = json_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{doc:#}");
+    assert_eq!(doc["error"]["code"], "diagnostics-not-written");
+    assert!(
+        doc["error"]["fix"].as_str().is_some_and(|f| !f.is_empty()),
+        "{doc:#}"
+    );
+}

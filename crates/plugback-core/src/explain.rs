@@ -632,6 +632,13 @@ pub const CATALOG: &[Explanation] = &[
         "A test restore starts a simulated phone inside Plugback (and, for Android, a private adb server for it) in a temporary folder. It could not be started or checked, so the test did not run. This says nothing about the backup.",
         "Make sure the temporary folder has free space for a copy of the backup, then run the test again. If it keeps failing, report it with the message shown.",
     ),
+    // Diagnostics: the redacted export
+    entry(
+        "diagnostics-not-written",
+        "The diagnostics file could not be written",
+        "Plugback gathers its logs and the doctor's report into one zip file, but the place chosen for it could not be written: the folder may not exist, be read-only, or the disk may be full. Nothing else was changed.",
+        "Choose another place for the file, such as your Documents or Desktop folder, and try again.",
+    ),
     // Doctor: what this computer needs for phones
     entry(
         "doctor-usbmuxd-missing",

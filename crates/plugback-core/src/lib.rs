@@ -14,6 +14,7 @@
 pub mod backup;
 pub mod cancel;
 pub mod device;
+pub mod diagnostics;
 pub mod doctor;
 pub mod explain;
 pub mod finding;
