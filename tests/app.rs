@@ -5,8 +5,15 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use plugback::gui::state::{StatsState, VerifyStatus};
 use plugback::gui::{AppConfig, PlugbackApp};
+use plugback_core::device::android::AdbServer as AdbClient;
+use plugback_core::device::ios::{MuxAddress, Usbmuxd};
+use plugback_core::device::snapshot::Sources;
 use plugback_core::explain::explain;
+use plugback_sim::android::{AndroidConfig, SimAndroid};
+use plugback_sim::control::ControlCommand;
+use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, UsbmuxdAddr};
 use plugback_sim::make_backup::{Kind, Made, Spec, make_backup};
+use plugback_sim::peers::{AdbServer, free_port};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -334,6 +341,7 @@ fn an_added_folder_is_saved_and_searched() {
         dirs: Vec::new(),
         standard_places: false,
         settings_path: Some(settings_file.clone()),
+        phones: None,
     });
     wait_for_label(&mut harness, "No phone backups found.");
 
@@ -349,4 +357,119 @@ fn an_added_folder_is_saved_and_searched() {
 
     let saved = plugback_core::settings::Settings::load_from(&settings_file).unwrap();
     assert_eq!(saved.backup_folders, vec![backups]);
+}
+
+/// What the phones panel says while no phone is plugged in.
+const NO_PHONE: &str = "No phone is plugged in";
+
+/// An adb server client that never starts a server of its own: `dir` holds no adb.
+fn adb_client(port: u16, dir: &Path) -> AdbClient {
+    AdbClient::new(port).with_search_path(dir.as_os_str())
+}
+
+fn usbmuxd_at(address: &str) -> Usbmuxd {
+    Usbmuxd::new(MuxAddress::parse(address).expect("a usbmuxd address"))
+}
+
+#[test]
+fn an_untrusted_iphone_gets_a_card_with_guidance_until_it_is_unplugged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mux = SimUsbmuxd::start(
+        UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
+        &dir.path().join("usbmuxd"),
+    )
+    .unwrap();
+    let mut config = AppConfig::only(vec![dir.path().to_path_buf()]);
+    // No adb can be found or started: the panel says Android phones cannot be seen.
+    config.phones = Some(Sources {
+        usbmuxd: Ok(usbmuxd_at(&mux.address().to_string())),
+        adb: adb_client(free_port(), dir.path()),
+    });
+    let mut harness = window(config);
+    wait_for(&mut harness, "the empty phones panel", |h| {
+        h.query_by_label_contains(NO_PHONE).is_some()
+    });
+
+    let mut phone = IphoneConfig::new(dir.path().join("iphone"));
+    phone.name = "Kitchen iPhone".to_owned();
+    let iphone = mux.add_iphone(phone).unwrap();
+    let not_paired = explain("device-not-paired").unwrap();
+    wait_for(&mut harness, "the iPhone's card", |h| {
+        h.query_by_label("Phone: Kitchen iPhone").is_some()
+            && h.query_by_label(not_paired.what_to_do).is_some()
+            && h.query_by_label("iPhone 14 Pro · iOS 18.1").is_some()
+    });
+    assert!(harness.query_by_label("Kitchen iPhone").is_some());
+    assert!(harness.query_by_label(not_paired.title).is_some());
+    assert!(harness.query_by_label_contains(NO_PHONE).is_none());
+
+    let adb_down = explain("adb-unavailable").unwrap();
+    assert_eq!(
+        harness
+            .query_all_by_label("Android phones cannot be seen")
+            .count(),
+        1,
+        "said once"
+    );
+    assert!(
+        harness
+            .query_by_label("Notice: Android phones cannot be seen")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label(&format!("What to do: {}", adb_down.what_to_do))
+            .is_some()
+    );
+    assert!(harness.query_by_label("iPhones cannot be seen").is_none());
+
+    iphone.control(ControlCommand::Unplug).unwrap();
+    wait_for(&mut harness, "the card to go", |h| {
+        h.query_by_label("Phone: Kitchen iPhone").is_none()
+    });
+    assert!(harness.query_by_label_contains(NO_PHONE).is_some());
+}
+
+#[test]
+fn an_android_phone_shows_its_model_and_battery() {
+    let Some(adb) = AdbServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut phone = AndroidConfig::new(dir.path().join("android"));
+    phone.battery_percent = 41;
+    phone.charging = true;
+    phone.temperature_c = 31.0;
+    let android = SimAndroid::start(phone, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let serial = android.address().to_string();
+    adb.attach(&serial);
+
+    let mut config = AppConfig::only(vec![dir.path().to_path_buf()]);
+    // Nothing listens where usbmuxd is looked for: no iPhones, said plainly.
+    config.phones = Some(Sources {
+        usbmuxd: Ok(usbmuxd_at(&format!("127.0.0.1:{}", free_port()))),
+        adb: adb_client(adb.port(), dir.path()),
+    });
+    let mut harness = window(config);
+    wait_for(&mut harness, "the Android phone's card", |h| {
+        h.query_by_label("Phone: Pixel 8").is_some()
+            && h.query_by_label("Battery: 41 %, charging, 31 °C").is_some()
+    });
+    assert!(
+        harness
+            .query_by_label("Pixel 8 · Android 14 (API 34)")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label("Ready: it trusts this computer.")
+            .is_some()
+    );
+    assert!(harness.query_by_label("iPhones cannot be seen").is_some());
+    let usbmuxd_down = explain("usbmuxd-unavailable").unwrap();
+    assert!(
+        harness
+            .query_by_label(&format!("What to do: {}", usbmuxd_down.what_to_do))
+            .is_some()
+    );
 }

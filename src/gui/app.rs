@@ -14,10 +14,13 @@ pub struct PlugbackApp {
 }
 
 impl PlugbackApp {
-    /// Starts loading settings and scanning at once, in the background.
-    pub fn new(cc: &eframe::CreationContext<'_>, config: AppConfig) -> Self {
-        let (worker, events) = Worker::new(cc.egui_ctx.clone(), config.settings_path.clone());
+    /// Starts loading settings, scanning and watching for phones at once, in the background.
+    pub fn new(cc: &eframe::CreationContext<'_>, mut config: AppConfig) -> Self {
+        let (mut worker, events) = Worker::new(cc.egui_ctx.clone(), config.settings_path.clone());
         let (state, jobs) = AppState::new(&config);
+        if let Some(sources) = config.phones.take() {
+            worker.watch_phones(sources);
+        }
         let app = Self {
             state,
             worker,
@@ -66,6 +69,15 @@ impl eframe::App for PlugbackApp {
                 ui.set_min_width(ui.available_width());
                 views::details::show(ui, &mut self.state, &mut jobs);
             });
+        if self.state.phones.watching {
+            egui::Panel::left("phones")
+                .default_size(300.0)
+                .min_size(240.0)
+                .show(ui, |ui| {
+                    ui.set_min_width(ui.available_width());
+                    views::phones::show(ui, &self.state.phones);
+                });
+        }
         egui::CentralPanel::default().show(ui, |ui| {
             views::backups::show(ui, &mut self.state, &mut jobs);
         });
@@ -74,7 +86,8 @@ impl eframe::App for PlugbackApp {
 }
 
 impl Drop for PlugbackApp {
-    /// A check still running when the window closes is stopped rather than left reading.
+    /// A check still running when the window closes is stopped rather than left reading;
+    /// the phone watcher stops as the worker drops.
     fn drop(&mut self) {
         self.state.cancel_verify();
     }

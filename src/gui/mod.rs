@@ -1,11 +1,13 @@
-//! The window: lists the backups on this computer, shows one's details, verifies it.
+//! The window: shows the phones plugged in, lists the backups on this computer, shows
+//! one's details, verifies it.
 //!
-//! The UI thread never touches files: `worker` runs scans, counts, verification and
-//! settings on background threads that report typed events; `state` holds the logic,
+//! The UI thread never touches files or phones: `worker` runs scans, counts, verification,
+//! settings and the phone watcher on background threads that report typed events; `state` holds the logic,
 //! `views` draw it, `app` ties them together.
 
 mod app;
 pub mod format;
+pub mod phones;
 pub mod state;
 mod views;
 mod worker;

@@ -4,18 +4,20 @@
 //! method here that updates the state and returns the jobs to start. The app hands those
 //! jobs to the worker; the views only read the state and call these methods.
 
+pub use super::phones::{Phones, SourceDown};
 use plugback_core::backup::summary::BackupStats;
 use plugback_core::backup::verify::{Depth, Severity, VerifyOptions, VerifyProgress, VerifyReport};
 use plugback_core::backup::{BackupError, BackupKind, BackupSummary};
 use plugback_core::cancel::CancelToken;
+use plugback_core::device::snapshot::Sources;
+use plugback_core::device::watcher::WatchEvent;
 use plugback_core::secret::Password;
 use plugback_core::settings::Settings;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
-/// Where the window looks for backups and keeps its settings.
-#[derive(Clone, Debug)]
+/// Where the window looks for backups and phones, and keeps its settings.
 pub struct AppConfig {
     /// Folders to search besides those saved in the settings (from `--dir`, or a test's).
     pub dirs: Vec<PathBuf>,
@@ -24,6 +26,20 @@ pub struct AppConfig {
     pub standard_places: bool,
     /// The settings file; `None` keeps added folders for this session only.
     pub settings_path: Option<PathBuf>,
+    /// Where phones are looked for; `None` shows no phones and watches nothing.
+    pub phones: Option<Sources>,
+}
+
+impl std::fmt::Debug for AppConfig {
+    // By hand: the device sources have no Debug of their own.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppConfig")
+            .field("dirs", &self.dirs)
+            .field("standard_places", &self.standard_places)
+            .field("settings_path", &self.settings_path)
+            .field("watches_phones", &self.phones.is_some())
+            .finish()
+    }
 }
 
 impl AppConfig {
@@ -33,6 +49,7 @@ impl AppConfig {
             dirs: extra_dirs,
             standard_places: true,
             settings_path: plugback_core::settings::settings_path(),
+            phones: Some(Sources::from_env()),
         }
     }
 
@@ -42,6 +59,7 @@ impl AppConfig {
             dirs,
             standard_places: false,
             settings_path: None,
+            phones: None,
         }
     }
 }
@@ -158,6 +176,10 @@ pub enum Event {
         path: PathBuf,
         result: Result<FolderAdded, Failure>,
     },
+    /// What the phone watcher saw.
+    Phones(WatchEvent),
+    /// Watching for phones could not start, or stopped for good.
+    PhoneWatchFailed(Failure),
 }
 
 /// Work for the worker threads.
@@ -295,6 +317,8 @@ pub struct AppState {
     pub folder_form_open: bool,
     pub folder_input: String,
     pub folder_note: Option<FolderNote>,
+
+    pub phones: Phones,
 }
 
 impl AppState {
@@ -322,6 +346,10 @@ impl AppState {
             folder_form_open: false,
             folder_input: String::new(),
             folder_note: None,
+            phones: Phones {
+                watching: config.phones.is_some(),
+                ..Phones::default()
+            },
         };
         let jobs = if has_settings_file {
             vec![Job::LoadSettings]
@@ -432,6 +460,14 @@ impl AppState {
                     Vec::new()
                 }
             },
+            Event::Phones(event) => {
+                self.phones.apply(event);
+                Vec::new()
+            }
+            Event::PhoneWatchFailed(failure) => {
+                self.phones.problem = Some(failure.message);
+                Vec::new()
+            }
         }
     }
 
@@ -612,6 +648,10 @@ pub fn progress_fraction(p: &VerifyProgress) -> f32 {
 mod tests {
     use super::*;
     use plugback_core::backup::verify::{Problem, ProblemCode};
+    use plugback_core::device::usb::{UsbEvent, UsbPhone, UsbPhoneKind};
+    use plugback_core::device::{
+        Battery, Device, DeviceError, DeviceEvent, DeviceState, Link, Platform, Storage,
+    };
 
     fn summary(path: &str, date: i64) -> BackupSummary {
         let mut b = BackupSummary::new(PathBuf::from(path), BackupKind::Ios);
@@ -646,6 +686,7 @@ mod tests {
             dirs: vec!["/extra".into()],
             standard_places: false,
             settings_path: Some("/cfg/settings.json".into()),
+            phones: None,
         };
         let (mut state, jobs) = AppState::new(&config);
         assert!(matches!(jobs.as_slice(), [Job::LoadSettings]));
@@ -896,6 +937,7 @@ mod tests {
             dirs: vec![],
             standard_places: false,
             settings_path: Some("/cfg/settings.json".into()),
+            phones: None,
         };
         let (mut state, _) = AppState::new(&config);
         state.apply(Event::SettingsLoaded(LoadedSettings {
@@ -928,5 +970,162 @@ mod tests {
             state.stats[Path::new("/b/one")],
             StatsState::Failed(_)
         ));
+    }
+
+    fn phone(id: &str, state: DeviceState, level: Option<u8>) -> Device {
+        Device {
+            id: id.into(),
+            platform: Platform::Ios,
+            name: Some(format!("Phone {id}")),
+            model: None,
+            os_version: None,
+            sdk: None,
+            serial: None,
+            state,
+            battery: Battery {
+                level,
+                ..Battery::default()
+            },
+            storage: Storage::default(),
+            link: Link::default(),
+            will_encrypt: None,
+        }
+    }
+
+    fn usb_phone(kind: UsbPhoneKind, port: u8) -> UsbPhone {
+        UsbPhone {
+            kind,
+            maker: Some("Samsung"),
+            vendor_id: 0x04e8,
+            product_id: 0x6860,
+            serial: None,
+            manufacturer: None,
+            product: None,
+            speed: None,
+            usb_version: None,
+            bus_id: "1".into(),
+            port_chain: vec![port],
+            autosuspend: None,
+            sysfs_path: None,
+        }
+    }
+
+    fn watched() -> AppState {
+        let mut config = AppConfig::only(vec![]);
+        config.phones = Some(Sources {
+            usbmuxd: Err(DeviceError::Cancelled),
+            adb: plugback_core::device::android::AdbServer::new(1),
+        });
+        AppState::new(&config).0
+    }
+
+    #[test]
+    fn phones_are_watched_only_when_sources_are_given() {
+        assert!(!fresh().phones.watching);
+        assert!(watched().phones.watching);
+    }
+
+    #[test]
+    fn phones_attach_change_and_detach() {
+        let mut state = watched();
+        let event = |e| Event::Phones(WatchEvent::Device(e));
+        state.apply(event(DeviceEvent::Attached(phone(
+            "a",
+            DeviceState::NotPaired,
+            None,
+        ))));
+        state.apply(event(DeviceEvent::Attached(phone(
+            "b",
+            DeviceState::Ready,
+            None,
+        ))));
+        // The full read arrives: the same phone, now with its battery, stays in its place.
+        let jobs = state.apply(event(DeviceEvent::Changed(phone(
+            "a",
+            DeviceState::Ready,
+            Some(64),
+        ))));
+        assert!(jobs.is_empty());
+        let ids: Vec<&str> = state.phones.devices.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(state.phones.devices[0].battery.level, Some(64));
+        assert_eq!(state.phones.devices[0].state, DeviceState::Ready);
+        // A change for a phone not seen yet adds it rather than being lost.
+        state.apply(event(DeviceEvent::Changed(phone(
+            "c",
+            DeviceState::Unauthorized,
+            None,
+        ))));
+        assert_eq!(state.phones.devices.len(), 3);
+
+        state.apply(event(DeviceEvent::Detached {
+            id: "a".into(),
+            platform: Platform::Ios,
+        }));
+        let ids: Vec<&str> = state.phones.devices.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["b", "c"]);
+        state.apply(event(DeviceEvent::Detached {
+            id: "gone-before".into(),
+            platform: Platform::Ios,
+        }));
+        assert_eq!(state.phones.devices.len(), 2);
+    }
+
+    #[test]
+    fn a_source_down_is_kept_once_and_cleared_when_it_answers() {
+        let mut state = watched();
+        let down = |detail: &str| {
+            Event::Phones(WatchEvent::SourceDown {
+                platform: Platform::Android,
+                error: DeviceError::AdbUnavailable {
+                    detail: detail.into(),
+                },
+            })
+        };
+        state.apply(down("first"));
+        state.apply(down("second"));
+        state.apply(Event::Phones(WatchEvent::SourceDown {
+            platform: Platform::Ios,
+            error: DeviceError::Cancelled,
+        }));
+        assert_eq!(state.phones.sources_down.len(), 2);
+        let android = &state.phones.sources_down[0];
+        assert_eq!(android.code, "adb-unavailable");
+        assert!(android.message.contains("second"), "{android:?}");
+
+        state.apply(Event::Phones(WatchEvent::SourceUp {
+            platform: Platform::Android,
+        }));
+        let left: Vec<Platform> = state
+            .phones
+            .sources_down
+            .iter()
+            .map(|s| s.platform)
+            .collect();
+        assert_eq!(left, [Platform::Ios]);
+    }
+
+    #[test]
+    fn only_usb_phones_that_need_help_are_listed() {
+        let mut state = watched();
+        let usb = |e| Event::Phones(WatchEvent::Usb(e));
+        state.apply(usb(UsbEvent::Attached(usb_phone(
+            UsbPhoneKind::AndroidAdb,
+            1,
+        ))));
+        assert!(state.phones.is_empty(), "reachable phones come as devices");
+        let off = usb_phone(UsbPhoneKind::AndroidDebuggingOff, 2);
+        state.apply(usb(UsbEvent::Attached(off.clone())));
+        state.apply(usb(UsbEvent::Attached(off.clone())));
+        assert_eq!(state.phones.unreachable, std::slice::from_ref(&off));
+        state.apply(usb(UsbEvent::Detached(off)));
+        assert!(state.phones.is_empty());
+    }
+
+    #[test]
+    fn a_watch_that_cannot_start_says_why() {
+        let mut state = watched();
+        state.apply(Event::PhoneWatchFailed(Failure::new("no threads")));
+        assert_eq!(state.phones.problem.as_deref(), Some("no threads"));
     }
 }

@@ -8,10 +8,17 @@ use super::state::{Event, Failure, FolderAdded, Job, LoadedSettings, SearchedFol
 use eframe::egui;
 use plugback_core::backup::catalog;
 use plugback_core::backup::verify::{self, ProgressReporter, VerifyOptions, VerifyProgress};
+use plugback_core::cancel::CancelToken;
+use plugback_core::device::snapshot::Sources;
+use plugback_core::device::watcher::WatcherThread;
 use plugback_core::settings::{Settings, SettingsError};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+/// How long the phone thread waits for the watcher before it looks at its stop flag.
+const PHONE_POLL: Duration = Duration::from_millis(200);
 
 /// Sends events to the window and wakes it up to show them.
 #[derive(Clone)]
@@ -32,6 +39,16 @@ impl Notifier {
 pub struct Worker {
     notifier: Notifier,
     settings_path: Option<PathBuf>,
+    /// Stops the phone watcher when the worker (and so the window) goes away.
+    phone_watch: Option<CancelToken>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(stop) = &self.phone_watch {
+            stop.cancel();
+        }
+    }
 }
 
 impl Worker {
@@ -41,6 +58,7 @@ impl Worker {
         let worker = Self {
             notifier: Notifier { tx, ctx },
             settings_path,
+            phone_watch: None,
         };
         (worker, rx)
     }
@@ -63,6 +81,48 @@ impl Worker {
             .spawn(move || run_job(job, &notifier, settings_path.as_deref()));
         if spawned.is_err() {
             self.notifier.send(failed_to_start);
+        }
+    }
+}
+
+impl Worker {
+    /// Watches for phones at `sources` on a thread of its own, until the worker drops.
+    /// Reports each change as [`Event::Phones`].
+    pub fn watch_phones(&mut self, sources: Sources) {
+        let stop = CancelToken::new();
+        let (notifier, token) = (self.notifier.clone(), stop.clone());
+        let spawned = std::thread::Builder::new()
+            .name("plugback-phones".to_owned())
+            .spawn(move || follow_phones(sources, &notifier, &token));
+        match spawned {
+            Ok(_) => self.phone_watch = Some(stop),
+            Err(_) => self.notifier.send(Event::PhoneWatchFailed(Failure::new(
+                "Plugback could not start looking for phones. Close some programs and open Plugback again.",
+            ))),
+        }
+    }
+}
+
+/// Forwards the watcher's events to the window until `stop`. The watcher stops with it
+/// (dropping it cancels its own thread).
+fn follow_phones(sources: Sources, notifier: &Notifier, stop: &CancelToken) {
+    let watcher = match WatcherThread::start(sources) {
+        Ok(watcher) => watcher,
+        Err(err) => {
+            return notifier.send(Event::PhoneWatchFailed(Failure::new(format!(
+                "Plugback could not start looking for phones ({err}). Close some programs and open Plugback again."
+            ))));
+        }
+    };
+    while !stop.is_cancelled() {
+        match watcher.events().recv_timeout(PHONE_POLL) {
+            Ok(event) => notifier.send(Event::Phones(event)),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                return notifier.send(Event::PhoneWatchFailed(Failure::new(
+                    "Plugback stopped looking for phones unexpectedly. Open Plugback again to see the phones plugged in, and report it if it happens again.",
+                )));
+            }
         }
     }
 }
@@ -199,6 +259,7 @@ fn add_folder(
 mod tests {
     use super::*;
     use crate::gui::state::SearchPlan;
+    use plugback_core::device::watcher::WatchEvent;
 
     #[test]
     fn folders_are_checked_and_saved() {
@@ -239,6 +300,43 @@ mod tests {
 
         let absent = load_settings(Some(&dir.path().join("absent.json")));
         assert!(absent.writable && absent.problem.is_none());
+    }
+
+    #[test]
+    fn phone_sources_that_do_not_answer_are_reported_until_the_worker_drops() {
+        let empty = tempfile::tempdir().unwrap();
+        let (mut worker, rx) = Worker::new(egui::Context::default(), None);
+        worker.watch_phones(Sources {
+            usbmuxd: Err(plugback_core::device::DeviceError::UsbmuxdUnavailable {
+                address: "nowhere".into(),
+                detail: "not running".into(),
+            }),
+            // A port nothing listens on, and no adb to start a server there.
+            adb: plugback_core::device::android::AdbServer::new(plugback_sim::peers::free_port())
+                .with_search_path(empty.path().as_os_str()),
+        });
+        let mut down = Vec::new();
+        while down.len() < 2 {
+            match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+                Ok(Event::Phones(WatchEvent::SourceDown { error, .. })) => down.push(error.code()),
+                Ok(_) => {}
+                Err(err) => panic!("no report that the sources are down: {err}; got {down:?}"),
+            }
+        }
+        down.sort_unstable();
+        assert_eq!(down, ["adb-unavailable", "usbmuxd-unavailable"]);
+        drop(worker);
+        // The phone thread and the watcher go with the worker: the channel closes.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_secs(1)) {
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                _ => assert!(
+                    std::time::Instant::now() < deadline,
+                    "the phone thread kept running after the worker dropped"
+                ),
+            }
+        }
     }
 
     #[test]

@@ -3,5 +3,6 @@
 
 pub mod backups;
 pub mod details;
+pub mod phones;
 pub mod toolbar;
 pub mod verify;
