@@ -359,6 +359,43 @@ fn an_added_folder_is_saved_and_searched() {
     assert_eq!(saved.backup_folders, vec![backups]);
 }
 
+#[test]
+fn the_explainer_finds_4013_and_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = window(AppConfig {
+        dirs: vec![dir.path().to_path_buf()],
+        standard_places: false,
+        settings_path: None,
+        phones: None,
+    });
+    wait_for_label(&mut harness, "No phone backups found.");
+    click(&mut harness, "Explain an error…");
+    harness.get_by_label("Error number or words").focus();
+    harness.run();
+    harness
+        .get_by_label("Error number or words")
+        .type_text("4013");
+    harness.run();
+    let entry = explain("apple-4013").unwrap();
+    assert!(harness.query_by_label(entry.title).is_some());
+    assert!(
+        harness
+            .query_by_label(&format!("What to do: {}", entry.what_to_do))
+            .is_some()
+    );
+
+    // Words that match nothing say so, and how to search instead.
+    harness
+        .get_by_label("Error number or words")
+        .type_text(" zebra");
+    harness.run();
+    assert!(
+        harness
+            .query_by_label_contains("Nothing is known about")
+            .is_some()
+    );
+}
+
 /// What the phones panel says while no phone is plugged in.
 const NO_PHONE: &str = "No phone is plugged in";
 

@@ -81,6 +81,7 @@ impl eframe::App for PlugbackApp {
         egui::CentralPanel::default().show(ui, |ui| {
             views::backups::show(ui, &mut self.state, &mut jobs);
         });
+        views::explainer::show(ui.ctx(), &mut self.state.explainer);
         self.start(jobs);
     }
 }

@@ -318,6 +318,9 @@ pub struct AppState {
     pub folder_input: String,
     pub folder_note: Option<FolderNote>,
 
+    /// The error explainer's search, while it is open.
+    pub explainer: Option<String>,
+
     pub phones: Phones,
 }
 
@@ -344,6 +347,7 @@ impl AppState {
             next_run: 0,
             password: Zeroizing::new(String::new()),
             folder_form_open: false,
+            explainer: None,
             folder_input: String::new(),
             folder_note: None,
             phones: Phones {

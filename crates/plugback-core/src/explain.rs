@@ -406,6 +406,51 @@ pub const CATALOG: &[Explanation] = &[
             "Keep the phone unlocked and plugged in, try another cable and another port directly on the computer, then run the health check again."
         },
     ),
+    // Finder and iTunes: the numbered errors people meet when they restore an iPhone's
+    // system software there. Plugback does not install system software; these entries say
+    // what the numbers mean and what helps, because people search for them.
+    entry(
+        "apple-9",
+        "Error 9 in Finder or iTunes: the iPhone dropped off during its update",
+        "The iPhone stopped answering while Finder or iTunes was installing its system software. Most often the cable or port let go for a moment; sometimes it is the phone's hardware.",
+        "Use Apple's cable or another good one, plug it straight into the computer (no hub), and try again. If it happens again with another cable and computer, the phone needs a repair shop.",
+    ),
+    entry(
+        "apple-10",
+        "Error 10 in Finder or iTunes: the computer's software is too old for this iPhone",
+        "The iPhone's system software is newer than what Finder or iTunes on this computer knows how to install.",
+        "Update the computer (macOS, or iTunes from Microsoft Store on Windows), then try again.",
+    ),
+    entry(
+        "apple-14",
+        "Error 14 in Finder or iTunes: the cable or the downloaded system software",
+        "The connection dropped during the update, or the system software file Finder or iTunes downloaded is damaged.",
+        "Try another cable and another USB port straight on the computer. If it happens again, restart the computer and try again so that the software is downloaded anew.",
+    ),
+    entry(
+        "apple-1671",
+        "Error 1671 in Finder or iTunes: still downloading",
+        "Finder or iTunes is still downloading the iPhone's system software, or security software on the computer blocks the download from Apple's servers.",
+        "Wait for the download to finish (the arrow at the top of iTunes shows it). If it never does, let security software allow connections to Apple, then try again.",
+    ),
+    entry(
+        "apple-4005",
+        "Error 4005 in Finder or iTunes: the update stopped on the iPhone",
+        "Something went wrong on the iPhone while its system software was being installed: the connection was interrupted, or the phone could not finish.",
+        "Update the computer, restart it and the iPhone, and try again with another cable plugged straight into the computer. If it keeps failing, put the iPhone in recovery mode and restore again; after that, a repair shop.",
+    ),
+    entry(
+        "apple-4013",
+        "Error 4013 or 4014 in Finder or iTunes: the iPhone disconnected during the update",
+        "The iPhone stopped answering, or restarted, while Finder or iTunes was installing its system software. Often the cable or port; sometimes the phone's hardware (error 4014 is the same with the phone failing to start again).",
+        "Update the computer and restart it and the iPhone. Use Apple's cable or another good one, straight into the computer, not through a hub, and try again. If it happens again on another computer, the phone needs a repair shop.",
+    ),
+    entry(
+        "apple-4014",
+        "Error 4014 in Finder or iTunes: the iPhone did not come back during the update",
+        "Finder or iTunes lost the iPhone while installing its system software, and the phone did not start again on its own.",
+        "Update the computer, use another good cable straight into the computer, and try the update again; if the phone shows the recovery screen, choose Update before Restore. If it fails again on another computer, the phone needs a repair shop.",
+    ),
     // iPhone restore: the phone's own refusals (MBErrorDomain codes) and the engine's
     entry(
         "mb-102",
@@ -764,7 +809,7 @@ pub fn explain(code: &str) -> Option<&'static Explanation> {
 /// Entries whose code, title or text mention every word of `query` (case-insensitive).
 pub fn search(query: &str) -> Vec<&'static Explanation> {
     let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
-    CATALOG
+    let mut found: Vec<&'static Explanation> = CATALOG
         .iter()
         .filter(|e| {
             let text = format!(
@@ -774,7 +819,13 @@ pub fn search(query: &str) -> Vec<&'static Explanation> {
             .to_lowercase();
             words.iter().all(|w| text.contains(w.as_str()))
         })
-        .collect()
+        .collect();
+    // "4013" or "211" names one code: that entry first, then the ones that mention it.
+    let named = |e: &Explanation| {
+        words.len() == 1 && (e.code == words[0] || e.code.ends_with(&format!("-{}", words[0])))
+    };
+    found.sort_by_key(|e| !named(e));
+    found
 }
 
 #[cfg(test)]
@@ -791,6 +842,26 @@ mod tests {
                 code.as_str()
             );
         }
+    }
+
+    #[test]
+    fn the_numbers_people_search_for_are_found() {
+        for number in ["9", "10", "14", "1671", "4005", "4013", "4014"] {
+            assert_eq!(
+                search(number).first().map(|e| e.code.to_owned()),
+                Some(format!("apple-{number}")),
+                "the entry for {number} is not first"
+            );
+        }
+        for number in ["102", "105", "205", "207", "208", "211"] {
+            assert_eq!(
+                search(number).first().map(|e| e.code.to_owned()),
+                Some(format!("mb-{number}")),
+                "the entry for MBErrorDomain {number} is not first"
+            );
+        }
+        let unauthorized = search("unauthorized");
+        assert!(unauthorized.iter().any(|e| e.code == "device-unauthorized"));
     }
 
     #[test]

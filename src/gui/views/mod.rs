@@ -3,6 +3,7 @@
 
 pub mod backups;
 pub mod details;
+pub mod explainer;
 pub mod phones;
 pub mod toolbar;
 pub mod verify;

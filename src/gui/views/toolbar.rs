@@ -21,6 +21,13 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, jobs: &mut Vec<Job>) {
         {
             state.open_folder_form();
         }
+        if ui
+            .button("Explain an error…")
+            .on_hover_text("What an error number or message means, and what to do")
+            .clicked()
+        {
+            state.explainer.get_or_insert_with(String::new);
+        }
         match state.scan {
             ScanState::LoadingSettings => {
                 ui.label("Reading settings…");
