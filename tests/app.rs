@@ -3,15 +3,15 @@
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use plugback::gui::state::{StatsState, VerifyStatus};
+use plugback::gui::state::{Pairing, StatsState, VerifyStatus};
 use plugback::gui::{AppConfig, PlugbackApp};
 use plugback_core::device::android::AdbServer as AdbClient;
-use plugback_core::device::ios::{MuxAddress, Usbmuxd};
+use plugback_core::device::ios::{MuxAddress, PairOutcome, Usbmuxd};
 use plugback_core::device::snapshot::Sources;
 use plugback_core::explain::explain;
 use plugback_sim::android::{AndroidConfig, SimAndroid};
-use plugback_sim::control::ControlCommand;
-use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, UsbmuxdAddr};
+use plugback_sim::control::{Answer, ControlCommand};
+use plugback_sim::iphone::{IphoneConfig, SimUsbmuxd, TrustMode, UsbmuxdAddr};
 use plugback_sim::make_backup::{Kind, Made, Spec, make_backup};
 use plugback_sim::peers::{AdbServer, free_port};
 use std::path::{Path, PathBuf};
@@ -55,8 +55,9 @@ fn wait_for(
         }
         assert!(
             started.elapsed() < PATIENCE,
-            "gave up waiting for {what} after {PATIENCE:?}; checks: {:#?}",
-            harness.state().state().verifications
+            "gave up waiting for {what} after {PATIENCE:?}; checks: {:#?}; pairing: {:#?}",
+            harness.state().state().verifications,
+            harness.state().state().phones.pairing
         );
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -408,24 +409,30 @@ fn usbmuxd_at(address: &str) -> Usbmuxd {
     Usbmuxd::new(MuxAddress::parse(address).expect("a usbmuxd address"))
 }
 
-#[test]
-fn an_untrusted_iphone_gets_a_card_with_guidance_until_it_is_unplugged() {
-    let dir = tempfile::tempdir().unwrap();
+/// A window watching a simulated usbmuxd with no iPhone yet, once its phones panel shows.
+/// No adb can be found or started there: the panel says Android phones cannot be seen.
+fn window_with_sim_usbmuxd(dir: &Path) -> (SimUsbmuxd, Harness<'static, PlugbackApp>) {
     let mux = SimUsbmuxd::start(
         UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
-        &dir.path().join("usbmuxd"),
+        &dir.join("usbmuxd"),
     )
     .unwrap();
-    let mut config = AppConfig::only(vec![dir.path().to_path_buf()]);
-    // No adb can be found or started: the panel says Android phones cannot be seen.
+    let mut config = AppConfig::only(vec![dir.to_path_buf()]);
     config.phones = Some(Sources {
         usbmuxd: Ok(usbmuxd_at(&mux.address().to_string())),
-        adb: adb_client(free_port(), dir.path()),
+        adb: adb_client(free_port(), dir),
     });
     let mut harness = window(config);
     wait_for(&mut harness, "the empty phones panel", |h| {
         h.query_by_label_contains(NO_PHONE).is_some()
     });
+    (mux, harness)
+}
+
+#[test]
+fn an_untrusted_iphone_gets_a_card_with_guidance_until_it_is_unplugged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mux, mut harness) = window_with_sim_usbmuxd(dir.path());
 
     let mut phone = IphoneConfig::new(dir.path().join("iphone"));
     phone.name = "Kitchen iPhone".to_owned();
@@ -465,6 +472,55 @@ fn an_untrusted_iphone_gets_a_card_with_guidance_until_it_is_unplugged() {
         h.query_by_label("Phone: Kitchen iPhone").is_none()
     });
     assert!(harness.query_by_label_contains(NO_PHONE).is_some());
+}
+
+#[test]
+fn pair_this_iphone_waits_for_trust_then_says_it_is_paired() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mux, mut harness) = window_with_sim_usbmuxd(dir.path());
+    let mut phone = IphoneConfig::new(dir.path().join("iphone"));
+    phone.name = "Hall iPhone".to_owned();
+    phone.trust = TrustMode::Prompt;
+    let iphone = mux.add_iphone(phone).unwrap();
+    wait_for(&mut harness, "the pair button", |h| {
+        h.query_by_label("Phone: Hall iPhone").is_some()
+            && h.query_by_label("Pair this iPhone").is_some()
+    });
+    assert!(
+        harness.query_by_label_contains("plugback pair").is_some(),
+        "the catalog's advice names both ways to pair"
+    );
+
+    click(&mut harness, "Pair this iPhone");
+    wait_for_label(&mut harness, "Unlock your iPhone and tap Trust on it…");
+    assert!(harness.query_by_label("Cancel pairing").is_some());
+    assert!(
+        harness.query_by_label("Pair this iPhone").is_none(),
+        "one pairing at a time"
+    );
+    // The person taps Trust.
+    iphone
+        .control(ControlCommand::Trust(Answer::Accept))
+        .unwrap();
+    // Paired, or already read again by the watcher as ready: either way the card says so.
+    wait_for(&mut harness, "the card to say it is paired", |h| {
+        h.query_by_label("Paired: Plugback can now read this iPhone.")
+            .is_some()
+            || h.query_by_label("Ready: it trusts this computer.")
+                .is_some()
+    });
+    assert!(matches!(
+        harness.state().state().phones.pairing.get(iphone.udid()),
+        Some(Pairing::Ended(PairOutcome::Paired))
+    ));
+    assert!(harness.query_by_label("Cancel pairing").is_none());
+    assert!(harness.query_by_label("Pair this iPhone").is_none());
+    assert!(
+        mux.state_dir()
+            .join(format!("{}.plist", iphone.udid()))
+            .is_file(),
+        "usbmuxd keeps the pair record"
+    );
 }
 
 #[test]

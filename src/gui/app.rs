@@ -75,7 +75,7 @@ impl eframe::App for PlugbackApp {
                 .min_size(240.0)
                 .show(ui, |ui| {
                     ui.set_min_width(ui.available_width());
-                    views::phones::show(ui, &self.state.phones);
+                    views::phones::show(ui, &mut self.state, &mut jobs);
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| {
@@ -87,9 +87,10 @@ impl eframe::App for PlugbackApp {
 }
 
 impl Drop for PlugbackApp {
-    /// A check still running when the window closes is stopped rather than left reading;
-    /// the phone watcher stops as the worker drops.
+    /// A check or a pairing still running when the window closes is stopped rather than
+    /// left waiting; the phone watcher stops as the worker drops.
     fn drop(&mut self) {
         self.state.cancel_verify();
+        self.state.phones.cancel_all_pairing();
     }
 }

@@ -2,8 +2,8 @@
 //! one's details, verifies it.
 //!
 //! The UI thread never touches files or phones: `worker` runs scans, counts, verification,
-//! settings and the phone watcher on background threads that report typed events; `state` holds the logic,
-//! `views` draw it, `app` ties them together.
+//! settings, the phone watcher and pairing on background threads that report typed events;
+//! `state` holds the logic, `views` draw it, `app` ties them together.
 
 mod app;
 pub mod format;

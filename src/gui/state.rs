@@ -4,11 +4,13 @@
 //! method here that updates the state and returns the jobs to start. The app hands those
 //! jobs to the worker; the views only read the state and call these methods.
 
-pub use super::phones::{Phones, SourceDown};
+pub use super::phones::{Pairing, Phones, SourceDown};
 use plugback_core::backup::summary::BackupStats;
 use plugback_core::backup::verify::{Depth, Severity, VerifyOptions, VerifyProgress, VerifyReport};
 use plugback_core::backup::{BackupError, BackupKind, BackupSummary};
 use plugback_core::cancel::CancelToken;
+use plugback_core::device::DeviceError;
+use plugback_core::device::ios::{PairOutcome, Usbmuxd};
 use plugback_core::device::snapshot::Sources;
 use plugback_core::device::watcher::WatchEvent;
 use plugback_core::secret::Password;
@@ -77,6 +79,15 @@ impl Failure {
         Self {
             code: None,
             message: message.into(),
+        }
+    }
+}
+
+impl From<&DeviceError> for Failure {
+    fn from(err: &DeviceError) -> Self {
+        Self {
+            code: Some(err.code()),
+            message: err.to_string(),
         }
     }
 }
@@ -180,6 +191,16 @@ pub enum Event {
     Phones(WatchEvent),
     /// Watching for phones could not start, or stopped for good.
     PhoneWatchFailed(Failure),
+    /// A state the iPhone `udid` reported while pairing.
+    PairProgress {
+        udid: String,
+        outcome: PairOutcome,
+    },
+    /// How pairing with the iPhone `udid` ended.
+    PairFinished {
+        udid: String,
+        result: Result<PairOutcome, Failure>,
+    },
 }
 
 /// Work for the worker threads.
@@ -204,6 +225,12 @@ pub enum Job {
         path: PathBuf,
         settings: Settings,
         save: bool,
+    },
+    /// Pair this computer with the iPhone `udid` through usbmuxd, until `cancel`.
+    Pair {
+        mux: Usbmuxd,
+        udid: String,
+        cancel: CancelToken,
     },
 }
 
@@ -234,6 +261,10 @@ impl Job {
             },
             Job::AddFolder { path, .. } => Event::FolderAdded {
                 path: path.clone(),
+                result: Err(failure),
+            },
+            Job::Pair { udid, .. } => Event::PairFinished {
+                udid: udid.clone(),
                 result: Err(failure),
             },
         }
@@ -322,6 +353,8 @@ pub struct AppState {
     pub explainer: Option<String>,
 
     pub phones: Phones,
+    /// The usbmuxd the window watches iPhones through, which pairing talks to.
+    usbmuxd: Option<Usbmuxd>,
 }
 
 impl AppState {
@@ -354,6 +387,11 @@ impl AppState {
                 watching: config.phones.is_some(),
                 ..Phones::default()
             },
+            usbmuxd: config
+                .phones
+                .as_ref()
+                .and_then(|sources| sources.usbmuxd.as_ref().ok())
+                .cloned(),
         };
         let jobs = if has_settings_file {
             vec![Job::LoadSettings]
@@ -472,7 +510,27 @@ impl AppState {
                 self.phones.problem = Some(failure.message);
                 Vec::new()
             }
+            Event::PairProgress { udid, outcome } => {
+                self.phones.pairing_progress(&udid, outcome);
+                Vec::new()
+            }
+            Event::PairFinished { udid, result } => {
+                self.phones.pairing_finished(&udid, result);
+                Vec::new()
+            }
         }
+    }
+
+    /// Pairs this computer with the iPhone `udid` ("Pair this iPhone" on its card). None
+    /// when its card offers no pairing, one runs already, or iPhones cannot be reached.
+    pub fn start_pair(&mut self, udid: &str) -> Option<Job> {
+        let mux = self.usbmuxd.clone()?;
+        let cancel = self.phones.start_pairing(udid)?;
+        Some(Job::Pair {
+            mux,
+            udid: udid.to_owned(),
+            cancel,
+        })
     }
 
     pub fn backup(&self, path: &Path) -> Option<&BackupSummary> {
@@ -1124,6 +1182,75 @@ mod tests {
         assert_eq!(state.phones.unreachable, std::slice::from_ref(&off));
         state.apply(usb(UsbEvent::Detached(off)));
         assert!(state.phones.is_empty());
+    }
+
+    #[test]
+    fn pairing_needs_usbmuxd_and_an_untrusted_iphone_and_reports_back() {
+        let mut state = watched();
+        let event = |e| Event::Phones(WatchEvent::Device(e));
+        state.apply(event(DeviceEvent::Attached(phone(
+            "u1",
+            DeviceState::NotPaired,
+            None,
+        ))));
+        assert!(
+            state.start_pair("u1").is_none(),
+            "usbmuxd cannot be reached"
+        );
+
+        let mut config = AppConfig::only(vec![]);
+        let mux =
+            Usbmuxd::new(plugback_core::device::ios::MuxAddress::parse("127.0.0.1:1").unwrap());
+        config.phones = Some(Sources {
+            usbmuxd: Ok(mux),
+            adb: plugback_core::device::android::AdbServer::new(1),
+        });
+        let (mut state, _) = AppState::new(&config);
+        state.apply(event(DeviceEvent::Attached(phone(
+            "u1",
+            DeviceState::NotPaired,
+            None,
+        ))));
+        state.apply(event(DeviceEvent::Attached(phone(
+            "ready",
+            DeviceState::Ready,
+            None,
+        ))));
+        assert!(
+            state.start_pair("ready").is_none(),
+            "it trusts this computer"
+        );
+        let Some(Job::Pair { mux, udid, cancel }) = state.start_pair("u1") else {
+            panic!("pairing should start");
+        };
+        assert_eq!(udid, "u1");
+        assert_eq!(mux.address.to_string(), "127.0.0.1:1");
+        assert!(state.start_pair("u1").is_none(), "already under way");
+
+        state.apply(Event::PairProgress {
+            udid: "u1".into(),
+            outcome: PairOutcome::TrustPending,
+        });
+        assert!(matches!(
+            state.phones.pairing["u1"],
+            Pairing::Waiting {
+                last: Some(PairOutcome::TrustPending),
+                ..
+            }
+        ));
+        state.phones.cancel_all_pairing();
+        assert!(cancel.is_cancelled(), "closing the window stops it");
+        // A pairing job that could not run still ends the wait.
+        let job = Job::Pair {
+            mux,
+            udid: "u1".into(),
+            cancel,
+        };
+        state.apply(job.failed(Failure::new("thread could not start")));
+        let Pairing::Failed(failure) = &state.phones.pairing["u1"] else {
+            panic!("should have failed: {:?}", state.phones.pairing);
+        };
+        assert_eq!(failure.message, "thread could not start");
     }
 
     #[test]

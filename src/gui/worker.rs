@@ -9,6 +9,7 @@ use eframe::egui;
 use plugback_core::backup::catalog;
 use plugback_core::backup::verify::{self, ProgressReporter, VerifyOptions, VerifyProgress};
 use plugback_core::cancel::CancelToken;
+use plugback_core::device::ios::{self, Usbmuxd};
 use plugback_core::device::snapshot::Sources;
 use plugback_core::device::watcher::WatcherThread;
 use plugback_core::settings::{Settings, SettingsError};
@@ -19,6 +20,10 @@ use std::time::Duration;
 
 /// How long the phone thread waits for the watcher before it looks at its stop flag.
 const PHONE_POLL: Duration = Duration::from_millis(200);
+
+/// How long pairing waits for the person to tap Trust on the iPhone (the card's words
+/// for a timeout say "2 minutes").
+const PAIR_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Sends events to the window and wakes it up to show them.
 #[derive(Clone)]
@@ -71,6 +76,7 @@ impl Worker {
             Job::Scan { .. } => "plugback-scan",
             Job::Stats { .. } => "plugback-stats",
             Job::Verify { .. } => "plugback-verify",
+            Job::Pair { .. } => "plugback-pair",
         };
         // Kept aside in case the thread cannot start: the job moves into the closure.
         let failed_to_start = job.failed(Failure::new(
@@ -147,6 +153,7 @@ fn run_job(job: Job, notifier: &Notifier, settings_path: Option<&Path>) {
             result: add_folder(&path, settings, save.then_some(settings_path).flatten()),
             path,
         },
+        Job::Pair { mux, udid, cancel } => pair(&mux, udid, &cancel, notifier),
     }));
     notifier.send(outcome.unwrap_or(on_panic));
 }
@@ -201,6 +208,21 @@ fn scan(generation: u64, dirs: Vec<PathBuf>) -> Event {
             })
             .collect(),
         problem: None,
+    }
+}
+
+/// Pairs with the iPhone `udid`, telling the window each state the phone reports.
+fn pair(mux: &Usbmuxd, udid: String, cancel: &CancelToken, notifier: &Notifier) -> Event {
+    let on_state = |outcome| {
+        notifier.send(Event::PairProgress {
+            udid: udid.clone(),
+            outcome,
+        });
+    };
+    let result = ios::block_on(ios::pair(mux, &udid, PAIR_TIMEOUT, cancel, on_state));
+    Event::PairFinished {
+        result: result.map_err(|e| Failure::from(&e)),
+        udid,
     }
 }
 

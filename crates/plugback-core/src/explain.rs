@@ -289,7 +289,7 @@ pub const CATALOG: &[Explanation] = &[
         "device-not-paired",
         "The iPhone is not paired with this computer",
         "The iPhone is plugged in, but it has not been asked to trust this computer yet (or has forgotten it), so only its name, model and iOS version can be read.",
-        "Pair it: unlock the iPhone, start pairing in Plugback (plugback pair), and tap Trust on the iPhone when it asks.",
+        "Pair it: unlock the iPhone, start pairing (Pair this iPhone in Plugback's window, or plugback pair), and tap Trust on the iPhone when it asks.",
     ),
     entry(
         "device-trust-pending",

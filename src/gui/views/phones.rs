@@ -2,8 +2,9 @@
 //! do next, and a plain note for a phone service that does not answer.
 
 use crate::gui::format;
-use crate::gui::state::{Phones, SourceDown};
+use crate::gui::state::{AppState, Job, Pairing, Phones, SourceDown};
 use eframe::egui;
+use plugback_core::device::ios::PairOutcome;
 use plugback_core::device::usb::UsbPhone;
 use plugback_core::device::{Device, DeviceState, Platform};
 use plugback_core::explain::explain;
@@ -15,7 +16,24 @@ pub const NO_PHONE: &str =
 /// Links at or below this speed (USB 1) make a backup or restore take hours.
 const SLOW_LINK_MBPS: u32 = 12;
 
-pub fn show(ui: &mut egui::Ui, phones: &Phones) {
+/// What a person asked of a card this frame, done once the cards are drawn.
+enum CardAction {
+    Pair(String),
+    CancelPairing(String),
+}
+
+pub fn show(ui: &mut egui::Ui, state: &mut AppState, jobs: &mut Vec<Job>) {
+    let mut actions = Vec::new();
+    cards(ui, &state.phones, &mut actions);
+    for action in actions {
+        match action {
+            CardAction::Pair(udid) => jobs.extend(state.start_pair(&udid)),
+            CardAction::CancelPairing(udid) => state.phones.cancel_pairing(&udid),
+        }
+    }
+}
+
+fn cards(ui: &mut egui::Ui, phones: &Phones, actions: &mut Vec<CardAction>) {
     ui.heading("Phones");
     egui::ScrollArea::vertical()
         .id_salt("phones-page")
@@ -33,7 +51,7 @@ pub fn show(ui: &mut egui::Ui, phones: &Phones) {
             }
             for device in &phones.devices {
                 card(ui, &format!("Phone: {}", title(device)), &device.id, |ui| {
-                    device_card(ui, device)
+                    device_card(ui, device, phones, actions)
                 });
             }
             for usb in &phones.unreachable {
@@ -62,11 +80,30 @@ fn card(ui: &mut egui::Ui, label: &str, salt: &str, body: impl FnOnce(&mut egui:
     });
 }
 
-fn device_card(ui: &mut egui::Ui, device: &Device) {
+fn device_card(ui: &mut egui::Ui, device: &Device, phones: &Phones, actions: &mut Vec<CardAction>) {
     ui.strong(title(device));
     ui.label(model_and_os(device));
     ui.add_space(4.0);
-    standing(ui, &device.state);
+    match phones.pairing.get(&device.id) {
+        // Pairing ended: its outcome replaces the advice to pair (the watcher reads the
+        // phone again in its own time, so its state may still say not paired).
+        Some(pairing @ Pairing::Ended(_)) if device.state != DeviceState::Ready => {
+            pairing_note(ui, pairing);
+        }
+        Some(pairing) if device.state != DeviceState::Ready => {
+            standing(ui, &device.state);
+            pairing_note(ui, pairing);
+        }
+        _ => standing(ui, &device.state),
+    }
+    if let Some(Pairing::Waiting { cancel, .. }) = phones.pairing.get(&device.id) {
+        let button = ui.add_enabled(!cancel.is_cancelled(), egui::Button::new("Cancel pairing"));
+        if button.clicked() {
+            actions.push(CardAction::CancelPairing(device.id.clone()));
+        }
+    } else if phones.can_pair(device) && ui.button("Pair this iPhone").clicked() {
+        actions.push(CardAction::Pair(device.id.clone()));
+    }
     ui.add_space(4.0);
     ui.label(battery(device));
     if let Some(space) = storage(device) {
@@ -79,6 +116,28 @@ fn device_card(ui: &mut egui::Ui, device: &Device) {
         .is_some_and(|mbps| mbps <= SLOW_LINK_MBPS)
     {
         guidance(ui, "usb-slow-link");
+    }
+}
+
+/// Where pairing from this card stands, in words; a failure adds the catalog's advice.
+fn pairing_note(ui: &mut egui::Ui, pairing: &Pairing) {
+    ui.add_space(4.0);
+    let words = pairing.words();
+    match pairing {
+        // No spinner: the words change at each step, and a window that never stops
+        // animating keeps the computer busy while the person reaches for the phone.
+        Pairing::Waiting { .. } | Pairing::Ended(PairOutcome::Paired) => {
+            ui.add(egui::Label::new(words).wrap());
+        }
+        Pairing::Failed(failure) if failure.code != Some("device-timeout") => {
+            ui.colored_label(ui.visuals().warn_fg_color, words);
+            if let Some(entry) = failure.code.and_then(explain) {
+                ui.add(egui::Label::new(format!("What to do: {}", entry.what_to_do)).wrap());
+            }
+        }
+        _ => {
+            ui.colored_label(ui.visuals().warn_fg_color, words);
+        }
     }
 }
 
