@@ -361,6 +361,50 @@ fn an_added_folder_is_saved_and_searched() {
 }
 
 #[test]
+fn choosing_dark_in_settings_saves_it_and_darkens_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept");
+    std::fs::create_dir(&kept).unwrap();
+    // A file from an older Plugback: only the saved folders.
+    let settings_file = dir.path().join("config/settings.json");
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    let old = serde_json::json!({ "backup_folders": [kept] });
+    std::fs::write(&settings_file, old.to_string()).unwrap();
+
+    let mut harness = window(AppConfig {
+        dirs: Vec::new(),
+        standard_places: false,
+        settings_path: Some(settings_file.clone()),
+        phones: None,
+    });
+    wait_for_label(&mut harness, "No phone backups found.");
+    click(&mut harness, "Settings…");
+    assert!(
+        harness
+            .query_by_label(&kept.display().to_string())
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("Only needed for Android phones")
+            .is_some()
+    );
+
+    click(&mut harness, "Dark");
+    wait_for_label(&mut harness, "Saved.");
+
+    let saved = plugback_core::settings::Settings::load_from(&settings_file).unwrap();
+    assert_eq!(saved.theme, plugback_core::settings::Theme::Dark);
+    assert_eq!(saved.backup_folders, vec![kept], "the folders stay");
+    assert!(saved.restore_notifications && saved.keep_awake_during_restore);
+    assert_eq!(
+        harness.ctx.options(|o| o.theme_preference),
+        eframe::egui::ThemePreference::Dark
+    );
+    assert_eq!(harness.ctx.theme(), eframe::egui::Theme::Dark);
+}
+
+#[test]
 fn the_explainer_finds_4013_and_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let mut harness = window(AppConfig {

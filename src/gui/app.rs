@@ -5,12 +5,15 @@ use super::state::{AppConfig, AppState, Event, Job};
 use super::views;
 use super::worker::Worker;
 use eframe::egui;
+use plugback_core::settings::Theme;
 use std::sync::mpsc::Receiver;
 
 pub struct PlugbackApp {
     state: AppState,
     worker: Worker,
     events: Receiver<Event>,
+    /// The theme last given to egui, so it is set only when the settings change it.
+    applied_theme: Option<Theme>,
 }
 
 impl PlugbackApp {
@@ -25,6 +28,7 @@ impl PlugbackApp {
             state,
             worker,
             events,
+            applied_theme: None,
         };
         app.start(jobs);
         app
@@ -41,6 +45,20 @@ impl PlugbackApp {
         }
     }
 
+    /// Follows the saved theme: at start once settings are loaded, and at once on a change.
+    fn apply_theme(&mut self, ctx: &egui::Context) {
+        let theme = self.state.settings.theme;
+        if self.applied_theme == Some(theme) {
+            return;
+        }
+        ctx.set_theme(match theme {
+            Theme::System => egui::ThemePreference::System,
+            Theme::Dark => egui::ThemePreference::Dark,
+            Theme::Light => egui::ThemePreference::Light,
+        });
+        self.applied_theme = Some(theme);
+    }
+
     fn drain_events(&mut self) {
         while let Ok(event) = self.events.try_recv() {
             let jobs = self.state.apply(event);
@@ -50,8 +68,9 @@ impl PlugbackApp {
 }
 
 impl eframe::App for PlugbackApp {
-    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
+        self.apply_theme(ctx);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
@@ -82,7 +101,10 @@ impl eframe::App for PlugbackApp {
             views::backups::show(ui, &mut self.state, &mut jobs);
         });
         views::explainer::show(ui.ctx(), &mut self.state.explainer);
+        views::settings::show(ui.ctx(), &mut self.state, &mut jobs);
         self.start(jobs);
+        // A theme chosen this frame shows from the next one, not a frame later.
+        self.apply_theme(ui.ctx());
     }
 }
 

@@ -14,7 +14,7 @@ use plugback_core::device::ios::{PairOutcome, Usbmuxd};
 use plugback_core::device::snapshot::Sources;
 use plugback_core::device::watcher::WatchEvent;
 use plugback_core::secret::Password;
-use plugback_core::settings::Settings;
+use plugback_core::settings::{Settings, Theme};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
@@ -187,6 +187,8 @@ pub enum Event {
         path: PathBuf,
         result: Result<FolderAdded, Failure>,
     },
+    /// How writing the settings file went.
+    SettingsSaved(Result<(), Failure>),
     /// What the phone watcher saw.
     Phones(WatchEvent),
     /// Watching for phones could not start, or stopped for good.
@@ -226,6 +228,10 @@ pub enum Job {
         settings: Settings,
         save: bool,
     },
+    /// Write `settings` to the settings file.
+    SaveSettings {
+        settings: Settings,
+    },
     /// Pair this computer with the iPhone `udid` through usbmuxd, until `cancel`.
     Pair {
         mux: Usbmuxd,
@@ -263,6 +269,7 @@ impl Job {
                 path: path.clone(),
                 result: Err(failure),
             },
+            Job::SaveSettings { .. } => Event::SettingsSaved(Err(failure)),
             Job::Pair { udid, .. } => Event::PairFinished {
                 udid: udid.clone(),
                 result: Err(failure),
@@ -321,6 +328,22 @@ pub enum FolderNote {
     Problem(String),
 }
 
+/// A short message in the Settings window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SettingsNote {
+    Saving,
+    Saved,
+    Problem(String),
+}
+
+/// The Settings window, while it is open.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettingsWindow {
+    /// The adb program as typed, saved when the person presses Save.
+    pub adb_input: String,
+    pub note: Option<SettingsNote>,
+}
+
 pub struct AppState {
     extra_dirs: Vec<PathBuf>,
     standard_places: bool,
@@ -352,6 +375,17 @@ pub struct AppState {
     /// The error explainer's search, while it is open.
     pub explainer: Option<String>,
 
+    pub settings_window: Option<SettingsWindow>,
+    /// One write of the settings file at a time (a save or an added folder), so that an
+    /// older write never lands after a newer one.
+    settings_write_in_flight: bool,
+    /// The settings changed while a write was under way: write them again after it.
+    settings_save_again: bool,
+    /// The folder being added is not written by its own job: save after it.
+    folder_save_deferred: bool,
+    /// The folder being added is written by its own job (the write under way).
+    folder_job_writes: bool,
+
     pub phones: Phones,
     /// The usbmuxd the window watches iPhones through, which pairing talks to.
     usbmuxd: Option<Usbmuxd>,
@@ -381,6 +415,11 @@ impl AppState {
             password: Zeroizing::new(String::new()),
             folder_form_open: false,
             explainer: None,
+            settings_window: None,
+            settings_write_in_flight: false,
+            settings_save_again: false,
+            folder_save_deferred: false,
+            folder_job_writes: false,
             folder_input: String::new(),
             folder_note: None,
             phones: Phones {
@@ -480,28 +519,8 @@ impl AppState {
                 }
                 Vec::new()
             }
-            Event::FolderAdded { path, result } => match result {
-                Ok(added) => {
-                    self.settings = added.settings;
-                    self.folder_input.clear();
-                    self.folder_form_open = false;
-                    let mut note = if added.saved {
-                        format!("Added {}.", path.display())
-                    } else {
-                        format!("Added {} for this session.", path.display())
-                    };
-                    if let Some(extra) = added.note {
-                        note.push(' ');
-                        note.push_str(&extra);
-                    }
-                    self.folder_note = Some(FolderNote::Added(note));
-                    self.rescan()
-                }
-                Err(failure) => {
-                    self.folder_note = Some(FolderNote::Problem(failure.message));
-                    Vec::new()
-                }
-            },
+            Event::FolderAdded { path, result } => self.folder_added(&path, result),
+            Event::SettingsSaved(result) => self.settings_saved(result),
             Event::Phones(event) => {
                 self.phones.apply(event);
                 Vec::new()
@@ -648,11 +667,163 @@ impl AppState {
             return Vec::new();
         }
         self.folder_note = Some(FolderNote::Adding(path.clone()));
+        // While another write is under way, the folder is saved after this job instead.
+        let save = self.settings_writable && !self.settings_write_in_flight;
+        self.folder_save_deferred = self.settings_writable && !save;
+        self.folder_job_writes = save;
+        self.settings_write_in_flight |= save;
         vec![Job::AddFolder {
             path,
             settings: self.settings.clone(),
-            save: self.settings_writable,
+            save,
         }]
+    }
+
+    fn folder_added(&mut self, path: &Path, result: Result<FolderAdded, Failure>) -> Vec<Job> {
+        if std::mem::take(&mut self.folder_job_writes) {
+            self.settings_write_in_flight = false;
+        }
+        let deferred = std::mem::take(&mut self.folder_save_deferred);
+        let mut jobs = Vec::new();
+        match result {
+            Ok(added) => {
+                // Other settings may have changed meanwhile: keep them, and add the folder.
+                self.settings.add_backup_folder(path.to_path_buf());
+                let changed_meanwhile = added.saved && self.settings != added.settings;
+                if deferred || changed_meanwhile {
+                    self.settings_save_again = true;
+                }
+                self.folder_input.clear();
+                self.folder_form_open = false;
+                let mut note = if added.saved || deferred {
+                    format!("Added {}.", path.display())
+                } else {
+                    format!("Added {} for this session.", path.display())
+                };
+                if let Some(extra) = added.note {
+                    note.push(' ');
+                    note.push_str(&extra);
+                }
+                self.folder_note = Some(FolderNote::Added(note));
+                jobs.extend(self.rescan());
+            }
+            Err(failure) => {
+                self.folder_note = Some(FolderNote::Problem(failure.message));
+            }
+        }
+        if !self.settings_write_in_flight && std::mem::take(&mut self.settings_save_again) {
+            jobs.extend(self.save_settings());
+        }
+        jobs
+    }
+
+    /// Opens the Settings window (once the settings file has been read).
+    pub fn open_settings(&mut self) {
+        if self.scan == ScanState::LoadingSettings {
+            return;
+        }
+        let adb_input = self
+            .settings
+            .adb_program
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        self.settings_window = Some(SettingsWindow {
+            adb_input,
+            note: None,
+        });
+    }
+
+    /// Applies a change the person made in the Settings window, and saves it.
+    pub fn change_settings(&mut self, change: impl FnOnce(&mut Settings)) -> Vec<Job> {
+        let before = self.settings.clone();
+        change(&mut self.settings);
+        if self.settings == before {
+            return Vec::new();
+        }
+        self.save_settings()
+    }
+
+    pub fn set_theme(&mut self, theme: Theme) -> Vec<Job> {
+        self.change_settings(|s| s.theme = theme)
+    }
+
+    /// Saves the adb program typed in the Settings window; empty finds adb on the PATH.
+    pub fn save_adb_program(&mut self) -> Vec<Job> {
+        let Some(window) = &self.settings_window else {
+            return Vec::new();
+        };
+        let text = window.adb_input.trim();
+        let program = (!text.is_empty()).then(|| PathBuf::from(text));
+        let jobs = self.change_settings(|s| s.adb_program = program);
+        if jobs.is_empty() && self.settings_window_note().is_none() {
+            // Nothing changed: still confirm, so Save never looks ignored.
+            self.set_settings_note(SettingsNote::Saved);
+        }
+        jobs
+    }
+
+    /// Forgets a saved folder (the folder and its backups are left alone) and rescans.
+    pub fn remove_folder(&mut self, dir: &Path) -> Vec<Job> {
+        let mut jobs = self.change_settings(|s| {
+            s.remove_backup_folder(dir);
+        });
+        if !self.settings.backup_folders.iter().any(|d| d == dir) {
+            jobs.extend(self.rescan());
+        }
+        jobs
+    }
+
+    fn settings_window_note(&self) -> Option<&SettingsNote> {
+        self.settings_window.as_ref().and_then(|w| w.note.as_ref())
+    }
+
+    fn set_settings_note(&mut self, note: SettingsNote) {
+        if let Some(window) = self.settings_window.as_mut() {
+            window.note = Some(note);
+        }
+    }
+
+    /// Writes the settings in the background, one write at a time.
+    fn save_settings(&mut self) -> Vec<Job> {
+        if let Some(reason) = self.settings_not_saved_reason() {
+            self.set_settings_note(SettingsNote::Problem(reason.to_owned()));
+            return Vec::new();
+        }
+        self.set_settings_note(SettingsNote::Saving);
+        if self.settings_write_in_flight {
+            self.settings_save_again = true;
+            return Vec::new();
+        }
+        self.settings_write_in_flight = true;
+        vec![Job::SaveSettings {
+            settings: self.settings.clone(),
+        }]
+    }
+
+    fn settings_saved(&mut self, result: Result<(), Failure>) -> Vec<Job> {
+        self.settings_write_in_flight = false;
+        if std::mem::take(&mut self.settings_save_again) {
+            return self.save_settings();
+        }
+        self.set_settings_note(match result {
+            Ok(()) => SettingsNote::Saved,
+            Err(failure) => SettingsNote::Problem(failure.message),
+        });
+        Vec::new()
+    }
+
+    /// Why changes to the settings will not be saved, if they will not.
+    pub fn settings_not_saved_reason(&self) -> Option<&'static str> {
+        if !self.has_settings_file {
+            Some("Plugback has no settings file here: changes are kept until Plugback closes.")
+        } else if !self.settings_writable {
+            Some(
+                "Plugback could not read its settings file, so it will not overwrite it: changes are kept until Plugback closes.",
+            )
+        } else {
+            None
+        }
     }
 
     /// Why added folders will not be remembered, if they will not.
@@ -756,6 +927,7 @@ mod tests {
         let jobs = state.apply(Event::SettingsLoaded(LoadedSettings {
             settings: Settings {
                 backup_folders: vec!["/saved".into(), "/extra".into()],
+                ..Settings::default()
             },
             problem: None,
             writable: true,
@@ -977,6 +1149,7 @@ mod tests {
             result: Ok(FolderAdded {
                 settings: Settings {
                     backup_folders: vec!["/new/place".into()],
+                    ..Settings::default()
                 },
                 saved: false,
                 note: None,
@@ -991,6 +1164,143 @@ mod tests {
 
         state.folder_input = "/new/place".into();
         assert!(state.add_folder().is_empty(), "already listed");
+    }
+
+    /// A window whose settings file loaded with `settings`.
+    fn with_settings_file(settings: Settings) -> AppState {
+        let config = AppConfig {
+            dirs: vec![],
+            standard_places: false,
+            settings_path: Some("/cfg/settings.json".into()),
+            phones: None,
+        };
+        let (mut state, _) = AppState::new(&config);
+        state.open_settings();
+        assert!(
+            state.settings_window.is_none(),
+            "not before the file is read"
+        );
+        state.apply(Event::SettingsLoaded(LoadedSettings {
+            settings,
+            problem: None,
+            writable: true,
+        }));
+        state.open_settings();
+        state
+    }
+
+    fn saved_settings(jobs: &[Job]) -> &Settings {
+        jobs.iter()
+            .find_map(|job| match job {
+                Job::SaveSettings { settings } => Some(settings),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("expected a save, got {jobs:?}"))
+    }
+
+    fn settings_note(state: &AppState) -> Option<SettingsNote> {
+        state.settings_window.as_ref().and_then(|w| w.note.clone())
+    }
+
+    #[test]
+    fn settings_changes_are_saved_one_write_at_a_time() {
+        let mut state = with_settings_file(Settings::default());
+        let jobs = state.set_theme(Theme::Dark);
+        assert_eq!(saved_settings(&jobs).theme, Theme::Dark);
+        assert_eq!(settings_note(&state), Some(SettingsNote::Saving));
+        assert!(
+            state.set_theme(Theme::Dark).is_empty(),
+            "no change, no save"
+        );
+
+        // A change while the first write runs waits for it, then saves everything.
+        let waiting = state.change_settings(|s| s.restore_notifications = false);
+        assert!(waiting.is_empty());
+        let jobs = state.apply(Event::SettingsSaved(Ok(())));
+        let next = saved_settings(&jobs);
+        assert_eq!(next.theme, Theme::Dark);
+        assert!(!next.restore_notifications);
+        assert!(state.apply(Event::SettingsSaved(Ok(()))).is_empty());
+        assert_eq!(settings_note(&state), Some(SettingsNote::Saved));
+
+        state.change_settings(|s| s.keep_awake_during_restore = false);
+        state.apply(Event::SettingsSaved(Err(Failure::new(
+            "Not saved: disk full.",
+        ))));
+        assert_eq!(
+            settings_note(&state),
+            Some(SettingsNote::Problem("Not saved: disk full.".into()))
+        );
+        assert!(
+            !state.settings.keep_awake_during_restore,
+            "kept for the session"
+        );
+    }
+
+    #[test]
+    fn the_adb_program_is_optional_and_trimmed() {
+        let mut state = with_settings_file(Settings::default());
+        if let Some(w) = state.settings_window.as_mut() {
+            w.adb_input = "  /opt/platform-tools/adb ".into();
+        }
+        let jobs = state.save_adb_program();
+        assert_eq!(
+            saved_settings(&jobs).adb_program,
+            Some(PathBuf::from("/opt/platform-tools/adb"))
+        );
+        state.apply(Event::SettingsSaved(Ok(())));
+        if let Some(w) = state.settings_window.as_mut() {
+            w.adb_input = "   ".into();
+        }
+        let jobs = state.save_adb_program();
+        assert_eq!(saved_settings(&jobs).adb_program, None);
+    }
+
+    #[test]
+    fn removing_a_folder_forgets_it_saves_and_rescans() {
+        let mut state = with_settings_file(Settings {
+            backup_folders: vec!["/keep".into(), "/drop".into()],
+            ..Settings::default()
+        });
+        let jobs = state.remove_folder(Path::new("/drop"));
+        assert_eq!(
+            saved_settings(&jobs).backup_folders,
+            vec![PathBuf::from("/keep")]
+        );
+        match jobs.as_slice() {
+            [_, Job::Scan { plan, .. }] => assert_eq!(plan.saved, vec![PathBuf::from("/keep")]),
+            other => panic!("expected a save and a rescan, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_folder_added_during_a_save_is_saved_after_it_with_every_change() {
+        let mut state = with_settings_file(Settings::default());
+        let _first = state.set_theme(Theme::Light);
+        state.folder_input = "/new/place".into();
+        let jobs = state.add_folder();
+        assert!(
+            matches!(jobs.as_slice(), [Job::AddFolder { save: false, .. }]),
+            "the folder job must not race the save: {jobs:?}"
+        );
+        assert!(state.apply(Event::SettingsSaved(Ok(()))).is_empty());
+        let jobs = state.apply(Event::FolderAdded {
+            path: "/new/place".into(),
+            result: Ok(FolderAdded {
+                settings: Settings {
+                    backup_folders: vec!["/new/place".into()],
+                    ..Settings::default()
+                },
+                saved: false,
+                note: None,
+            }),
+        });
+        let saved = saved_settings(&jobs);
+        assert_eq!(saved.theme, Theme::Light);
+        assert_eq!(saved.backup_folders, vec![PathBuf::from("/new/place")]);
+        assert!(
+            matches!(state.folder_note, Some(FolderNote::Added(ref n)) if n == "Added /new/place.")
+        );
     }
 
     #[test]
@@ -1014,6 +1324,13 @@ mod tests {
             [Job::AddFolder { save: false, .. }]
         ));
         assert!(state.folders_not_remembered_reason().is_some());
+        state.open_settings();
+        assert!(state.set_theme(Theme::Dark).is_empty(), "never written");
+        assert_eq!(state.settings.theme, Theme::Dark, "kept for the session");
+        assert!(matches!(
+            state.settings_window.as_ref().and_then(|w| w.note.as_ref()),
+            Some(SettingsNote::Problem(_))
+        ));
     }
 
     #[test]

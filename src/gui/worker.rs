@@ -72,7 +72,9 @@ impl Worker {
         let notifier = self.notifier.clone();
         let settings_path = self.settings_path.clone();
         let name = match &job {
-            Job::LoadSettings | Job::AddFolder { .. } => "plugback-settings",
+            Job::LoadSettings | Job::AddFolder { .. } | Job::SaveSettings { .. } => {
+                "plugback-settings"
+            }
             Job::Scan { .. } => "plugback-scan",
             Job::Stats { .. } => "plugback-stats",
             Job::Verify { .. } => "plugback-verify",
@@ -153,6 +155,9 @@ fn run_job(job: Job, notifier: &Notifier, settings_path: Option<&Path>) {
             result: add_folder(&path, settings, save.then_some(settings_path).flatten()),
             path,
         },
+        Job::SaveSettings { settings } => {
+            Event::SettingsSaved(save_settings(&settings, settings_path))
+        }
         Job::Pair { mux, udid, cancel } => pair(&mux, udid, &cancel, notifier),
     }));
     notifier.send(outcome.unwrap_or(on_panic));
@@ -241,6 +246,20 @@ fn run_verify(run: u64, path: &Path, options: &VerifyOptions, notifier: &Notifie
     }
 }
 
+/// Writes `settings` to `path`; the state only asks when the file may be written.
+fn save_settings(settings: &Settings, path: Option<&Path>) -> Result<(), Failure> {
+    let Some(path) = path else {
+        return Err(Failure::new(
+            "Plugback has no settings file here: changes are kept until Plugback closes.",
+        ));
+    };
+    settings.save_to(path).map_err(|err| {
+        Failure::new(format!(
+            "Not saved: {err}. Changes are kept until Plugback closes. Check that your home folder has space and is writable."
+        ))
+    })
+}
+
 /// Adds `dir` to the settings after checking it is a folder; saves them to `save_to`.
 fn add_folder(
     dir: &Path,
@@ -308,6 +327,29 @@ mod tests {
         let session_only = add_folder(&backups, Settings::default(), None).unwrap();
         assert!(!session_only.saved);
         assert_eq!(session_only.settings.backup_folders, vec![backups]);
+    }
+
+    #[test]
+    fn settings_are_saved_or_the_problem_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cfg/settings.json");
+        let settings = Settings {
+            theme: plugback_core::settings::Theme::Light,
+            ..Settings::default()
+        };
+        save_settings(&settings, Some(&file)).unwrap();
+        assert_eq!(Settings::load_from(&file).unwrap(), settings);
+
+        // A file where its folder should be: the folder cannot be made.
+        let blocked = dir.path().join("blocked");
+        std::fs::write(&blocked, b"").unwrap();
+        let failure = save_settings(&settings, Some(&blocked.join("settings.json"))).unwrap_err();
+        assert!(
+            failure.message.starts_with("Not saved:"),
+            "{}",
+            failure.message
+        );
+        assert!(save_settings(&settings, None).is_err());
     }
 
     #[test]

@@ -5,5 +5,6 @@ pub mod backups;
 pub mod details;
 pub mod explainer;
 pub mod phones;
+pub mod settings;
 pub mod toolbar;
 pub mod verify;

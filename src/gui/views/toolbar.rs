@@ -1,4 +1,5 @@
-//! The bar along the top: rescan, add a folder, and what Plugback is doing.
+//! The bar along the top: rescan, add a folder, explain an error, settings, and what
+//! Plugback is doing.
 
 use crate::gui::state::{AppState, FolderNote, Job, ScanState};
 use eframe::egui;
@@ -27,6 +28,14 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, jobs: &mut Vec<Job>) {
             .clicked()
         {
             state.explainer.get_or_insert_with(String::new);
+        }
+        let loaded = state.scan != ScanState::LoadingSettings;
+        if ui
+            .add_enabled(loaded, egui::Button::new("Settings…"))
+            .on_hover_text("Theme, restores, the adb program and saved folders")
+            .clicked()
+        {
+            state.open_settings();
         }
         match state.scan {
             ScanState::LoadingSettings => {
