@@ -886,6 +886,21 @@ mod tests {
         Battery, Device, DeviceError, DeviceEvent, DeviceState, Link, Platform, Storage,
     };
 
+    /// The worker's answer to adding /new/place when no settings file is kept.
+    fn new_place_added() -> Event {
+        Event::FolderAdded {
+            path: "/new/place".into(),
+            result: Ok(FolderAdded {
+                settings: Settings {
+                    backup_folders: vec!["/new/place".into()],
+                    ..Settings::default()
+                },
+                saved: false,
+                note: None,
+            }),
+        }
+    }
+
     fn summary(path: &str, date: i64) -> BackupSummary {
         let mut b = BackupSummary::new(PathBuf::from(path), BackupKind::Ios);
         b.date_unix = Some(date);
@@ -1144,17 +1159,7 @@ mod tests {
             "no second job while one runs"
         );
 
-        let jobs = state.apply(Event::FolderAdded {
-            path: "/new/place".into(),
-            result: Ok(FolderAdded {
-                settings: Settings {
-                    backup_folders: vec!["/new/place".into()],
-                    ..Settings::default()
-                },
-                saved: false,
-                note: None,
-            }),
-        });
+        let jobs = state.apply(new_place_added());
         match jobs.as_slice() {
             [Job::Scan { plan, .. }] => assert!(plan.dirs().contains(&PathBuf::from("/new/place"))),
             other => panic!("expected a rescan, got {other:?}"),
@@ -1284,17 +1289,7 @@ mod tests {
             "the folder job must not race the save: {jobs:?}"
         );
         assert!(state.apply(Event::SettingsSaved(Ok(()))).is_empty());
-        let jobs = state.apply(Event::FolderAdded {
-            path: "/new/place".into(),
-            result: Ok(FolderAdded {
-                settings: Settings {
-                    backup_folders: vec!["/new/place".into()],
-                    ..Settings::default()
-                },
-                saved: false,
-                note: None,
-            }),
-        });
+        let jobs = state.apply(new_place_added());
         let saved = saved_settings(&jobs);
         assert_eq!(saved.theme, Theme::Light);
         assert_eq!(saved.backup_folders, vec![PathBuf::from("/new/place")]);
