@@ -272,7 +272,10 @@ fn a_server_that_answers_garbage_is_a_protocol_error() {
         let _ = socket.read(&mut request);
         let _ = socket.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\n");
     });
-    let server = android::AdbServer::new(port).with_timeout(Duration::from_secs(5));
+    let server = android::AdbServer::new(port)
+        .with_timeout(Duration::from_secs(5))
+        // No adb to start: once the fake server stops listening, nothing real takes its port.
+        .with_search_path("");
     let cancel = CancelToken::new();
     let error = server.ensure_running(&cancel).unwrap_err();
     assert!(matches!(error, DeviceError::Protocol { .. }), "{error:?}");
@@ -291,7 +294,10 @@ fn a_server_that_answers_garbage_is_a_protocol_error() {
         let _ = socket.read(&mut request);
         let _ = socket.write_all(b"OKAY+-12");
     });
-    let server = android::AdbServer::new(port).with_timeout(Duration::from_secs(5));
+    let server = android::AdbServer::new(port)
+        .with_timeout(Duration::from_secs(5))
+        // No adb to start: once the fake server stops listening, nothing real takes its port.
+        .with_search_path("");
     let error = server.version(&cancel).unwrap_err();
     assert!(matches!(error, DeviceError::Protocol { .. }), "{error:?}");
 }
@@ -302,7 +308,10 @@ fn a_server_that_never_answers_times_out_or_is_cancelled() {
         std::thread::sleep(Duration::from_secs(20));
         drop(socket);
     });
-    let server = android::AdbServer::new(port).with_timeout(Duration::from_secs(1));
+    let server = android::AdbServer::new(port)
+        .with_timeout(Duration::from_secs(1))
+        // No adb to start: once the fake server stops listening, nothing real takes its port.
+        .with_search_path("");
     let cancel = CancelToken::new();
     match server.ensure_running(&cancel) {
         Err(DeviceError::Timeout { after, .. }) => assert_eq!(after, Duration::from_secs(1)),
@@ -314,7 +323,10 @@ fn a_server_that_never_answers_times_out_or_is_cancelled() {
     ));
 
     // With a long timeout, cancelling ends the wait.
-    let patient = android::AdbServer::new(port).with_timeout(Duration::from_secs(60));
+    let patient = android::AdbServer::new(port)
+        .with_timeout(Duration::from_secs(60))
+        // No adb to start: once the fake server stops listening, nothing real takes its port.
+        .with_search_path("");
     let cancelling = cancel.clone();
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));

@@ -220,7 +220,10 @@ mod tests {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap();
-        let server = AdbServer::new(free).with_timeout(Duration::from_secs(2));
+        // No adb to start on that port: the probe must fail, not start a server.
+        let server = AdbServer::new(free)
+            .with_timeout(Duration::from_secs(2))
+            .with_search_path("");
         let plan = ProbePlan {
             payload_bytes: 1000,
             round_trips: 3,
