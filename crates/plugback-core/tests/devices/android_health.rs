@@ -31,8 +31,10 @@ pub(super) fn attached_phone(
 }
 
 pub(super) fn core_server(adb: &AdbServer) -> android::AdbServer {
+    // No adb program for it to start: once the test's private server is stopped, a
+    // watcher still reconnecting must not start a real one with this machine's HOME.
     android::AdbServer::new(adb.port())
-        .with_adb_path(adb.adb())
+        .with_search_path("")
         .with_timeout(Duration::from_secs(5))
 }
 
