@@ -815,25 +815,31 @@ impl AppState {
 
     /// Why changes to the settings will not be saved, if they will not.
     pub fn settings_not_saved_reason(&self) -> Option<&'static str> {
-        if !self.has_settings_file {
-            Some("Plugback has no settings file here: changes are kept until Plugback closes.")
-        } else if !self.settings_writable {
-            Some(
-                "Plugback could not read its settings file, so it will not overwrite it: changes are kept until Plugback closes.",
-            )
-        } else {
-            None
-        }
+        self.not_kept_reason(
+            "Plugback has no settings file here: changes are kept until Plugback closes.",
+            "Plugback could not read its settings file, so it will not overwrite it: changes are kept until Plugback closes.",
+        )
     }
 
     /// Why added folders will not be remembered, if they will not.
     pub fn folders_not_remembered_reason(&self) -> Option<&'static str> {
+        self.not_kept_reason(
+            "Folders you add here are kept until Plugback closes.",
+            "Plugback could not read its settings file, so it will not overwrite it: folders you add are kept until Plugback closes.",
+        )
+    }
+
+    /// One of two sentences when nothing is written to the settings file: there is
+    /// none, or it could not be read (and so is never overwritten).
+    fn not_kept_reason(
+        &self,
+        no_file: &'static str,
+        unreadable: &'static str,
+    ) -> Option<&'static str> {
         if !self.has_settings_file {
-            Some("Folders you add here are kept until Plugback closes.")
+            Some(no_file)
         } else if !self.settings_writable {
-            Some(
-                "Plugback could not read its settings file, so it will not overwrite it: folders you add are kept until Plugback closes.",
-            )
+            Some(unreadable)
         } else {
             None
         }
