@@ -17,6 +17,9 @@ use plugback_sim::peers::{AdbServer, free_port};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+#[path = "app/restore.rs"]
+mod restore;
+
 const DAY: i64 = 86_400;
 /// Long enough for a slow, busy machine; a passing run takes a fraction of it.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -343,6 +346,9 @@ fn an_added_folder_is_saved_and_searched() {
         standard_places: false,
         settings_path: Some(settings_file.clone()),
         phones: None,
+        demo: None,
+        log_dir: None,
+        run_doctor: false,
     });
     wait_for_label(&mut harness, "No phone backups found.");
 
@@ -376,6 +382,9 @@ fn choosing_dark_in_settings_saves_it_and_darkens_the_window() {
         standard_places: false,
         settings_path: Some(settings_file.clone()),
         phones: None,
+        demo: None,
+        log_dir: None,
+        run_doctor: false,
     });
     wait_for_label(&mut harness, "No phone backups found.");
     click(&mut harness, "Settings…");
@@ -412,6 +421,9 @@ fn the_explainer_finds_4013_and_says_what_to_do() {
         standard_places: false,
         settings_path: None,
         phones: None,
+        demo: None,
+        log_dir: None,
+        run_doctor: false,
     });
     wait_for_label(&mut harness, "No phone backups found.");
     click(&mut harness, "Explain an error…");
@@ -609,4 +621,523 @@ fn an_android_phone_shows_its_model_and_battery() {
             .query_by_label(&format!("What to do: {}", usbmuxd_down.what_to_do))
             .is_some()
     );
+}
+
+#[test]
+fn demo_mode_shows_its_phones_and_samples_and_simulates_a_cable_pull() {
+    use plugback::demo::Demo;
+    use plugback::gui::demo::demo_config;
+    use egui_kittest::kittest::NodeT;
+    use plugback_core::cancel::CancelToken;
+    use std::sync::Arc;
+
+    let with_adb = plugback_sim::peers::require_tool("adb").is_some();
+    let demo = Arc::new(Demo::start(&CancelToken::new()).expect("the demo starts"));
+    assert_eq!(
+        demo.android_id().is_some(),
+        with_adb,
+        "{:?}",
+        demo.android_missing()
+    );
+    let mut harness = window(demo_config(&demo));
+    wait_for(&mut harness, "the demo's phones and samples", |h| {
+        h.query_by_label("Phone: Demo iPhone").is_some()
+            && (!with_adb || h.query_by_label("Phone: Pixel 8").is_some())
+            && h.query_by_label("Old iPhone 6s").is_some()
+    });
+    assert!(
+        harness
+            .query_by_label_contains("Demo mode: these phones and backups are simulated")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label("The encrypted backup's password is demo.")
+            .is_some()
+    );
+    if let Some(missing) = demo.android_missing() {
+        assert!(
+            harness.query_by_label(missing).is_some(),
+            "the banner says why the Android phone is missing"
+        );
+    }
+    let listed: Vec<&Path> = harness
+        .state()
+        .state()
+        .backups
+        .iter()
+        .map(|b| b.path.as_path())
+        .collect();
+    for sample in &demo.samples().all {
+        assert!(
+            listed.contains(&sample.made.path.as_path()),
+            "{} is listed",
+            sample.made.path.display()
+        );
+    }
+    assert_eq!(listed.len(), demo.samples().all.len());
+    assert!(
+        harness
+            .query_by_label("Simulate replug: Demo iPhone")
+            .is_some_and(|button| button.accesskit_node().is_disabled()),
+        "nothing to replug before an unplug"
+    );
+
+    click(&mut harness, "Simulate unplug: Demo iPhone");
+    wait_for(&mut harness, "the iPhone's card to go", |h| {
+        h.query_by_label("Phone: Demo iPhone").is_none()
+            && h.query_by_label("Unplugged by the demo:").is_some()
+    });
+    if with_adb {
+        assert!(
+            harness.query_by_label("Phone: Pixel 8").is_some(),
+            "only the iPhone was unplugged"
+        );
+    }
+    click(&mut harness, "Simulate replug: Demo iPhone");
+    wait_for(&mut harness, "the iPhone's card to come back", |h| {
+        h.query_by_label("Phone: Demo iPhone").is_some()
+            && h.query_by_label("Unplugged by the demo:").is_none()
+    });
+    // The window goes first: the demo outlives everything that watches its phones.
+    drop(harness);
+    drop(demo);
+}
+
+#[test]
+fn the_file_browser_lists_a_backup_and_narrows_to_a_search() {
+    use plugback::gui::format;
+    use plugback_core::backup::BackupKind;
+    use plugback_core::backup::listing::{ListedKind, list};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = ios("Browsed iPhone", 1_795_600_800);
+    spec.files = 30;
+    spec.file_size = 1000;
+    let made = make(dir.path(), "browsed", &spec);
+    // What the core reads from the backup, to check the window against.
+    let expected = list(&made.path, BackupKind::Ios).unwrap();
+    let total = expected.len();
+    let total_size: u64 = expected.iter().map(|f| f.size).sum();
+    let keys: Vec<String> = expected
+        .iter()
+        .map(|f| format!("{}/{}", f.domain, f.path).to_lowercase())
+        .collect();
+    // A file whose name appears in no other entry, to search for.
+    let (target, name) = expected
+        .iter()
+        .filter(|f| f.kind == ListedKind::File)
+        .find_map(|f| {
+            let name = f.path.rsplit('/').next()?.to_owned();
+            let needle = name.to_lowercase();
+            (keys.iter().filter(|k| k.contains(&needle)).count() == 1).then_some((f, name))
+        })
+        .expect("the backup has a file with a name of its own");
+
+    let config = AppConfig::only(vec![dir.path().to_path_buf()]);
+    // Phone file names hold emoji the built-in fonts cannot draw: the window shows a box
+    // for those characters (as it does for a person), rather than the test failing on them.
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 900.0])
+        .with_max_steps(32)
+        .allow_missing_glyphs()
+        .build_eframe(move |cc| PlugbackApp::new(cc, config));
+    wait_for_label(&mut harness, "Browsed iPhone");
+    select(&mut harness, "Browsed iPhone");
+    assert!(
+        harness.state().state().files.is_none(),
+        "the list is read only when asked for"
+    );
+    click(&mut harness, "Browse files");
+    let count = |shown: usize| {
+        format!(
+            "{shown} of {} · {} in all",
+            format::count(total, "item", "items"),
+            format::bytes(total_size)
+        )
+    };
+    wait_for_label(&mut harness, &count(total));
+    let first = expected
+        .iter()
+        .take(5)
+        .find(|f| !f.path.is_empty())
+        .expect("entries with paths at the top of the list");
+    assert!(
+        harness.query_all_by_label(&first.path).next().is_some(),
+        "the top of the list is shown: {first:?}"
+    );
+
+    harness.get_by_label("Search files").focus();
+    harness.run();
+    harness
+        .get_by_label("Search files")
+        .type_text(&name.to_uppercase());
+    harness.run();
+    assert!(
+        harness.query_by_label(&count(1)).is_some(),
+        "the search narrows to one entry"
+    );
+    let shown = |label: &str| harness.query_all_by_label(label).next().is_some();
+    assert!(shown(&target.path) && shown(&target.domain), "{target:?}");
+    assert!(shown(&format::bytes(target.size)));
+}
+
+#[test]
+fn check_connection_grades_a_simulated_iphone_and_lists_its_findings() {
+    use plugback::gui::health::{HealthStatus, grade_words};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mux = SimUsbmuxd::start(
+        UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
+        &dir.path().join("usbmuxd"),
+    )
+    .unwrap();
+    let mut phone = IphoneConfig::new(dir.path().join("iphone"));
+    phone.name = "Desk iPhone".to_owned();
+    let iphone = mux.add_iphone(phone).unwrap();
+    // Paired before the window looks: it sees a phone that trusts this computer.
+    let client = usbmuxd_at(&mux.address().to_string());
+    let paired = plugback_core::device::ios::block_on(plugback_core::device::ios::pair(
+        &client,
+        iphone.udid(),
+        PATIENCE,
+        &plugback_core::cancel::CancelToken::new(),
+        |_| {},
+    ))
+    .unwrap();
+    assert_eq!(paired, PairOutcome::Paired);
+    let mut config = AppConfig::only(vec![dir.path().to_path_buf()]);
+    config.phones = Some(Sources {
+        usbmuxd: Ok(client),
+        adb: adb_client(free_port(), dir.path()),
+    });
+    let mut harness = window(config);
+    wait_for(&mut harness, "the ready iPhone's badge", |h| {
+        h.query_by_label("Phone: Desk iPhone").is_some()
+            && h.query_by_label("Connection: not checked").is_some()
+            && h.query_by_label("Check connection").is_some()
+    });
+
+    click(&mut harness, "Check connection");
+    assert!(
+        harness.query_by_label("Cancel check").is_some(),
+        "a check under way can be stopped"
+    );
+    let title = "Connection check — Desk iPhone";
+    let started = Instant::now();
+    while harness.query_by_label(title).is_none() {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "no findings window after {PATIENCE:?}; checks: {:#?}",
+            harness.state().state().health
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.run();
+    let state = harness.state().state();
+    let check = state
+        .health
+        .get(iphone.udid())
+        .expect("the check is kept by phone");
+    let HealthStatus::Done(report) = &check.status else {
+        panic!("the check should have finished: {:?}", check.status);
+    };
+    assert!(!check.phone_left);
+    let grade = grade_words(report.grade);
+    let findings = report.findings.clone();
+    assert!(
+        harness
+            .query_by_label(&format!("Connection: {grade}"))
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label(&format!("Connection grade: {grade}"))
+            .is_some()
+    );
+    for finding in &findings {
+        assert!(
+            harness
+                .query_all_by_label(&format!("Fix: {}", finding.fix))
+                .next()
+                .is_some(),
+            "{finding:?}"
+        );
+        if let Some(entry) = explain(finding.code) {
+            assert!(
+                harness
+                    .query_all_by_label(entry.what_happened)
+                    .next()
+                    .is_some()
+            );
+        }
+    }
+    if findings.is_empty() {
+        assert!(
+            harness
+                .query_by_label("Nothing to fix: this connection is fit for a restore.")
+                .is_some()
+        );
+    }
+    click(&mut harness, "Close");
+    assert!(harness.query_by_label(title).is_none());
+    assert!(harness.query_by_label("Show check results").is_some());
+}
+
+#[test]
+fn the_logs_window_lists_reads_and_exports_job_logs_redacted() {
+    use plugback_core::jobs::log::JobLog;
+    use serde_json::json;
+    use std::io::Read;
+
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let mut done = JobLog::create(&logs, "restore-20261101-100000-aaa").unwrap();
+    done.write(&json!({"event": "phase", "phase": "preparing"}));
+    done.write(
+        &json!({"event": "note", "code": "demo-note", "message": "Sent the apps first.",
+        "escrow_key": "SECRET-ESCROW-123"}),
+    );
+    done.write(&json!({"event": "finished", "report": {"job": "restore-1",
+        "device": "00008110-AAAAAAAAAAAA", "ok": true, "files": 3, "bytes": 2048}}));
+    drop(done);
+    // The second starts later: it is listed first.
+    std::thread::sleep(Duration::from_millis(20));
+    let mut cut = JobLog::create(&logs, "restore-20261102-100000-bbb").unwrap();
+    cut.write(&json!({"event": "phase", "phase": "transferring"}));
+    cut.write(
+        &json!({"event": "lost", "what_happened": "The phone was disconnected.",
+        "what_it_means": "Partly restored.", "what_next": "Plug it back in."}),
+    );
+    drop(cut);
+
+    let mut config = AppConfig::only(vec![dir.path().to_path_buf()]);
+    config.log_dir = Some(logs.clone());
+    let mut harness = window(config);
+    wait_for_label(&mut harness, "No phone backups found.");
+    click(&mut harness, "Logs");
+    wait_for(&mut harness, "both logs", |h| {
+        h.query_by_label("restore-20261101-100000-aaa").is_some()
+            && h.query_by_label("restore-20261102-100000-bbb").is_some()
+    });
+    assert!(
+        harness
+            .query_by_label_contains("· 00008110-AAAAAAAAAAAA · ended well")
+            .is_some()
+    );
+    assert!(harness.query_by_label_contains("did not finish").is_some());
+
+    click(&mut harness, "restore-20261101-100000-aaa");
+    wait_for(&mut harness, "its lines", |h| {
+        h.query_by_label_contains("Restore done: 3 files").is_some()
+    });
+    assert!(
+        harness
+            .query_by_label_contains("note  Sent the apps first. (demo-note)")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label_contains("phase  preparing")
+            .is_some()
+    );
+
+    let out = dir.path().join("diagnostics.zip");
+    harness
+        .state_mut()
+        .state_mut()
+        .export_diagnostics_to(out.clone());
+    wait_for(&mut harness, "the export", |h| {
+        h.query_by_label_contains("Saved to").is_some()
+    });
+    assert!(
+        harness
+            .query_by_label_contains("2 logs, phones numbered, names and passwords left out")
+            .is_some()
+    );
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let mut exported_logs = 0;
+    let mut everything = String::new();
+    for n in 0..zip.len() {
+        let mut entry = zip.by_index(n).unwrap();
+        if entry.name().is_ok_and(|name| name.starts_with("logs/")) {
+            exported_logs += 1;
+        }
+        entry.read_to_string(&mut everything).unwrap();
+    }
+    assert_eq!(exported_logs, 2);
+    assert!(
+        everything.contains("Sent the apps first."),
+        "the logs are in it"
+    );
+    assert!(!everything.contains("SECRET-ESCROW-123"), "no key material");
+    assert!(
+        !everything.contains("00008110-AAAAAAAAAAAA"),
+        "phones are numbered"
+    );
+}
+
+#[test]
+fn an_encrypted_backup_lists_its_files_with_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = ios("Locked browsed iPhone", 1_795_600_800);
+    spec.password = Some("correct horse".to_owned());
+    let made = make(dir.path(), "locked", &spec);
+    let config = AppConfig::only(vec![dir.path().to_path_buf()]);
+    // Phone file names hold emoji the built-in fonts cannot draw (see above).
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 900.0])
+        .with_max_steps(32)
+        .allow_missing_glyphs()
+        .build_eframe(move |cc| PlugbackApp::new(cc, config));
+    wait_for_label(&mut harness, "Locked browsed iPhone");
+    select(&mut harness, "Locked browsed iPhone");
+    let needs_password = "opens with its password";
+    assert!(
+        harness.query_by_label_contains(needs_password).is_some(),
+        "the browser says the password comes first"
+    );
+
+    // Without the password the list cannot be read, and the window says why.
+    click(&mut harness, "Browse files");
+    wait_for(&mut harness, "the listing to end", |h| {
+        h.state()
+            .state()
+            .files
+            .as_ref()
+            .is_some_and(|b| b.status != plugback::gui::files::ListStatus::Loading)
+    });
+    assert!(harness.query_by_label_contains(needs_password).is_some());
+
+    harness.get_by_label("Backup password").focus();
+    harness.run();
+    harness
+        .get_by_label("Backup password")
+        .type_text("correct horse");
+    harness.run();
+    click(&mut harness, "Browse files");
+    let total = plugback_core::backup::listing::list_unlocked(
+        &made.path,
+        plugback_core::backup::BackupKind::Ios,
+        Some(&plugback_core::secret::Password::new("correct horse")),
+    )
+    .unwrap()
+    .len();
+    wait_for(&mut harness, "the file list", |h| {
+        h.query_by_label_contains(&format!("{total} of {total} items"))
+            .is_some()
+    });
+}
+
+#[test]
+fn the_first_run_card_says_what_to_install_and_goes_when_all_is_well() {
+    use plugback::gui::state::Event;
+    use plugback_core::doctor::{Check, DoctorReport};
+    use plugback_core::finding::{Finding, Severity};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_mux, mut harness) = window_with_sim_usbmuxd(dir.path());
+    assert!(
+        harness
+            .query_by_label("Before you plug in a phone")
+            .is_none()
+    );
+    let adb_missing = Check::found(
+        "adb-installed",
+        "adb installed",
+        Finding::new(
+            "doctor-adb-missing",
+            Severity::Problem,
+            "no adb program on the PATH",
+            "Install adb: `sudo apt install adb` on Debian and Ubuntu.",
+        ),
+    );
+    let report = |checks: Vec<Check>| DoctorReport {
+        os: "linux",
+        findings: checks.iter().filter_map(Check::finding).collect(),
+        checks,
+    };
+    let state = harness.state_mut().state_mut();
+    state.apply(Event::DoctorFinished(Ok(Box::new(report(vec![
+        adb_missing,
+    ])))));
+    harness.run();
+    assert!(
+        harness
+            .query_by_label("Before you plug in a phone")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label("Android's adb program is not installed")
+            .is_some()
+    );
+    assert!(harness.query_by_label("sudo apt install adb").is_some());
+    assert!(harness.query_by_label("Copy").is_some());
+
+    let all_well = Check::ok("adb-installed", "adb installed", "/usr/bin/adb");
+    let state = harness.state_mut().state_mut();
+    state.apply(Event::DoctorFinished(Ok(Box::new(report(vec![all_well])))));
+    harness.run();
+    assert!(
+        harness
+            .query_by_label("Before you plug in a phone")
+            .is_none()
+    );
+}
+
+/// `plugback --demo --screenshot FILE` opens the real window on a virtual X display, waits
+/// for the demo phones and backups, and saves a PNG of the whole window.
+#[test]
+fn the_demo_screenshot_is_a_png_of_the_whole_window() {
+    let Some(xvfb_run) = plugback_sim::peers::require_tool("xvfb-run") else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let picture = home.path().join("shots/phones.png");
+    let mut command = std::process::Command::new(xvfb_run);
+    command
+        .args(["-a", "-s", "-screen 0 1280x800x24"])
+        .arg(env!("CARGO_BIN_EXE_plugback"))
+        .arg("--demo")
+        .arg("--screenshot")
+        .arg(&picture)
+        .env("HOME", home.path())
+        .env("TMPDIR", home.path())
+        // The virtual X display, never the person's desktop session.
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (variable, folder) in [
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_STATE_HOME", "state"),
+    ] {
+        command.env(variable, home.path().join(folder));
+    }
+    let output = plugback_sim::peers::wait_with_deadline(command.spawn().unwrap(), PATIENCE);
+    assert!(
+        output.status.success(),
+        "{:?}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let file = std::io::BufReader::new(std::fs::File::open(&picture).unwrap());
+    let mut reader = png::Decoder::new(file).read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    let [width, height] = plugback::gui::WINDOW_SIZE;
+    assert_eq!(
+        (frame.width, frame.height),
+        (width as u32, height as u32),
+        "the window's size at scale 1"
+    );
+    let channels = frame.color_type.samples();
+    let colours: std::collections::HashSet<&[u8]> = pixels[..frame.buffer_size()]
+        .chunks_exact(channels)
+        .collect();
+    assert!(colours.len() > 1, "a blank picture: {colours:?}");
 }

@@ -36,6 +36,21 @@ pub struct Args {
     #[arg(long = "dir", global = true, value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
 
+    /// Open the window in demo mode: a simulated iPhone and Android phone and sample
+    /// backups, so you can try Plugback without a phone. Nothing on this computer is
+    /// read or changed.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// With --demo: open the window, bring it to one view (--view), save a picture of it
+    /// as a PNG to FILE, and close. For documentation and checks.
+    #[arg(long, value_name = "FILE", requires = "demo")]
+    pub screenshot: Option<PathBuf>,
+
+    /// What --screenshot shows.
+    #[arg(long, value_enum, value_name = "VIEW", default_value = "phones", requires = "screenshot")]
+    pub view: crate::gui::screenshot::View,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -7,23 +7,16 @@ use super::output::{outln, print_error};
 use super::password::PasswordArgs;
 use super::{EXIT_CANNOT_RUN, EXIT_OK, EXIT_PROBLEMS};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use plugback_core::backup::{BackupKind, catalog};
 use plugback_core::cancel::CancelToken;
-use plugback_core::device::health::{self, CheckOptions, ProbePlan};
 use plugback_core::device::snapshot::{self, Sources};
 use plugback_core::device::watcher::WatcherThread;
-use plugback_core::device::{Device, Platform, ios};
 use plugback_core::explain;
-use plugback_core::jobs::restore_job::{self, RestoreRequest, RestoreTarget};
+use plugback_core::jobs::choice::{self, RestoreChoice};
+use plugback_core::jobs::restore_job::{self, RestoreRequest};
 use plugback_core::jobs::{
-    DesktopNotifier, JobContext, JobEvent, JobReport, KeepAwake, PresenceBoard, SystemAwake,
-    sleep_watch,
+    DesktopNotifier, JobContext, JobEvent, JobReport, PresenceBoard, SystemAwake, sleep_watch,
 };
-use plugback_core::preflight::{self, Preflight, Status};
-use plugback_core::restore::RestoreError;
-use plugback_core::restore::android::{AbSettings, AppPlan, FilePlan};
-use plugback_core::restore::ios::IosRestoreOptions;
-use plugback_core::secret::Password;
+use plugback_core::preflight::{Preflight, Status};
 use serde_json::{Value, json};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -81,7 +74,8 @@ pub fn run(args: &RestoreArgs) -> i32 {
         Err(message) => return out.cannot_run("password-unreadable", &message),
     };
     let cancel = CancelToken::new();
-    let snap = snapshot::snapshot(&Sources::from_env(), &cancel);
+    let sources = Sources::from_env();
+    let snap = snapshot::snapshot(&sources, &cancel);
     let device = match snapshot::pick(&snap.devices, &args.device) {
         Ok(device) => device.clone(),
         Err(err) => {
@@ -91,13 +85,22 @@ pub fn run(args: &RestoreArgs) -> i32 {
             return out.cannot_run(err.code(), &err.to_string());
         }
     };
-    let target = match target(args, &device, password.clone()) {
+    let choice = RestoreChoice {
+        backup: args.backup.clone(),
+        password,
+        skip_apps: args.skip_apps,
+        system_files: args.system,
+        reboot: !args.no_reboot,
+        only: args.only.clone(),
+        phone_folder: args.to.clone(),
+    };
+    let target = match choice.target(&device, &sources) {
         Ok(target) => target,
-        Err((code, message)) => return out.cannot_run(code, &message),
+        Err(err) => return out.cannot_run(&err.code(), &err.to_string()),
     };
 
     let awake = SystemAwake;
-    let preflight = check_before(args, &device, password.as_ref(), &awake, &cancel);
+    let preflight = choice.preflight(&device, &sources, !args.skip_cable_check, &awake, &cancel);
     out.preflight(&preflight);
     if preflight.blocked() {
         out.result(None, Some(("preflight-blocked", "The preflight found something that must be fixed first; nothing was sent to the phone.")));
@@ -132,7 +135,7 @@ pub fn run(args: &RestoreArgs) -> i32 {
         );
     }
     let request = RestoreRequest {
-        job_id: job_id(&device),
+        job_id: choice::job_id(&device),
         device,
         backup: args.backup.clone(),
         target,
@@ -142,142 +145,6 @@ pub fn run(args: &RestoreArgs) -> i32 {
     let report = restore_job::run(&request, &ctx, &cancel, printer);
     out.result(Some(&report), None);
     if report.ok { EXIT_OK } else { EXIT_PROBLEMS }
-}
-
-/// The restore's transport and what it sends, from the backup's kind and the phone's
-/// platform; Err (code, message) when they do not go together.
-fn target(
-    args: &RestoreArgs,
-    device: &Device,
-    password: Option<Password>,
-) -> Result<RestoreTarget, (&'static str, String)> {
-    let kind = catalog::detect_kind(&args.backup);
-    match (device.platform, kind) {
-        (Platform::Ios, Some(BackupKind::Ios)) => {
-            let mux = ios::Usbmuxd::from_env().map_err(|e| (e.code(), e.to_string()))?;
-            Ok(RestoreTarget::Iphone {
-                mux,
-                options: IosRestoreOptions {
-                    system_files: args.system,
-                    reboot: !args.no_reboot,
-                    skip_apps: args.skip_apps,
-                    password,
-                    ..IosRestoreOptions::default()
-                },
-            })
-        }
-        (Platform::Android, Some(BackupKind::AndroidFolder) | None) => {
-            let (files, apps) = android_plans(args, kind.is_some())
-                .map_err(|e| (plan_error_code(&e), e.to_string()))?;
-            Ok(RestoreTarget::Android {
-                server: plugback_core::device::android::AdbServer::from_env(),
-                files,
-                apps,
-            })
-        }
-        (Platform::Android, Some(BackupKind::AndroidAb)) => Ok(RestoreTarget::AndroidArchive {
-            server: plugback_core::device::android::AdbServer::from_env(),
-            settings: AbSettings::default(),
-        }),
-        (Platform::Ios, _) => Err((
-            "restore-wrong-backup",
-            format!(
-                "{} is not an iPhone backup Plugback can restore to an iPhone.",
-                args.backup.display()
-            ),
-        )),
-        (Platform::Android, Some(_)) => Err((
-            "restore-wrong-backup",
-            format!(
-                "{} is an iPhone backup, and the phone is an Android phone.",
-                args.backup.display()
-            ),
-        )),
-    }
-}
-
-/// What an Android restore sends: the backup's files (or a plain folder's) and its apps,
-/// narrowed by `--only`: entries starting with `/` are phone folders, the others apps.
-fn android_plans(
-    args: &RestoreArgs,
-    is_backup: bool,
-) -> Result<(Option<FilePlan>, Option<AppPlan>), RestoreError> {
-    let (folders, packages): (Vec<&String>, Vec<&String>) =
-        args.only.iter().partition(|only| only.starts_with('/'));
-    let selective = !args.only.is_empty();
-    let files = if selective && folders.is_empty() {
-        None
-    } else {
-        let plan = if is_backup {
-            FilePlan::from_backup_folder(&args.backup)?
-        } else {
-            FilePlan::from_folder(&args.backup, &args.to)?
-        };
-        Some(if folders.is_empty() {
-            plan
-        } else {
-            plan.only(&folders)?
-        })
-    };
-    let apps = if !is_backup || args.skip_apps || (selective && packages.is_empty()) {
-        None
-    } else {
-        let plan = AppPlan::from_backup_folder(&args.backup)?;
-        Some(if packages.is_empty() {
-            plan
-        } else {
-            plan.only(&packages)?
-        })
-    };
-    Ok((files, apps))
-}
-
-/// The stable code of a plan error, as the catalog knows it (codes of RestoreError are
-/// built at run time; the few a plan gives are listed here).
-fn plan_error_code(err: &RestoreError) -> &'static str {
-    match err.code().as_str() {
-        "unsafe-path" => "unsafe-path",
-        _ => "restore-backup-unreadable",
-    }
-}
-
-fn check_before(
-    args: &RestoreArgs,
-    device: &Device,
-    password: Option<&Password>,
-    awake: &dyn KeepAwake,
-    cancel: &CancelToken,
-) -> Preflight {
-    let find_my = match device.platform {
-        Platform::Ios => ios::Usbmuxd::from_env()
-            .ok()
-            .and_then(|mux| ios::block_on(ios::find_my(&mux, &device.id, cancel)).ok())
-            .flatten(),
-        Platform::Android => None,
-    };
-    let health = (!args.skip_cable_check
-        && device.state == plugback_core::device::DeviceState::Ready)
-        .then(|| {
-            let quick = CheckOptions {
-                plan: ProbePlan {
-                    payload_bytes: 8_000_000,
-                    round_trips: 20,
-                },
-                observe: Duration::from_secs(2),
-                history: None,
-            };
-            health::check(Sources::from_env(), device.clone(), &quick, cancel).ok()
-        })
-        .flatten();
-    let facts = preflight::gather::gather(
-        &args.backup,
-        password,
-        device,
-        find_my,
-        health.as_ref(),
-        awake,
-    );
-    Preflight::from_facts(&facts)
 }
 
 fn context(auto_restart: bool) -> Result<JobContext, String> {
@@ -293,25 +160,6 @@ fn context(auto_restart: bool) -> Result<JobContext, String> {
         log_dir: plugback_core::settings::data_dir().map(|d| d.join("logs")),
         confirm_restart: Arc::new(move |question| auto_restart || (interactive && ask(question))),
     })
-}
-
-fn job_id(device: &Device) -> String {
-    let now = time::OffsetDateTime::now_utc();
-    format!(
-        "restore-{:04}{:02}{:02}-{:02}{:02}{:02}-{}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        device
-            .id
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .take(12)
-            .collect::<String>()
-    )
 }
 
 /// Asks a yes/no question on the terminal; false when there is no terminal to ask on.

@@ -2,6 +2,7 @@
 //! frame, and lays out the views.
 
 use super::state::{AppConfig, AppState, Event, Job};
+use super::screenshot::Screenshot;
 use super::views;
 use super::worker::Worker;
 use eframe::egui;
@@ -14,12 +15,15 @@ pub struct PlugbackApp {
     events: Receiver<Event>,
     /// The theme last given to egui, so it is set only when the settings change it.
     applied_theme: Option<Theme>,
+    /// `--screenshot`: drives the window to one view and captures it.
+    screenshot: Option<Screenshot>,
 }
 
 impl PlugbackApp {
     /// Starts loading settings, scanning and watching for phones at once, in the background.
     pub fn new(cc: &eframe::CreationContext<'_>, mut config: AppConfig) -> Self {
         let (mut worker, events) = Worker::new(cc.egui_ctx.clone(), config.settings_path.clone());
+        worker.log_restores_to(config.log_dir.clone());
         let (state, jobs) = AppState::new(&config);
         if let Some(sources) = config.phones.take() {
             worker.watch_phones(sources);
@@ -29,14 +33,27 @@ impl PlugbackApp {
             worker,
             events,
             applied_theme: None,
+            screenshot: None,
         };
         app.start(jobs);
         app
     }
 
+    /// Captures one view of this window to a PNG, then closes it.
+    pub fn with_screenshot(mut self, screenshot: Screenshot) -> Self {
+        self.screenshot = Some(screenshot);
+        self
+    }
+
     /// What the window knows (for tests and, later, other panels).
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// What the window knows, to change from outside (tests asking for an export to a
+    /// file without the dialog); jobs it asks for start at the next frame.
+    pub fn state_mut(&mut self) -> &mut AppState {
+        &mut self.state
     }
 
     fn start(&self, jobs: Vec<Job>) {
@@ -78,6 +95,7 @@ impl eframe::App for PlugbackApp {
         egui::Panel::top("toolbar").show(ui, |ui| {
             ui.add_space(4.0);
             views::toolbar::show(ui, &mut self.state, &mut jobs);
+            views::demo::banner(ui, &mut self.state, &mut jobs);
             ui.add_space(4.0);
         });
         egui::Panel::right("details")
@@ -94,6 +112,7 @@ impl eframe::App for PlugbackApp {
                 .min_size(240.0)
                 .show(ui, |ui| {
                     ui.set_min_width(ui.available_width());
+                    views::first_run::show(ui, &self.state);
                     views::phones::show(ui, &mut self.state, &mut jobs);
                 });
         }
@@ -102,6 +121,14 @@ impl eframe::App for PlugbackApp {
         });
         views::explainer::show(ui.ctx(), &mut self.state.explainer);
         views::settings::show(ui.ctx(), &mut self.state, &mut jobs);
+        views::health::show(ui.ctx(), &mut self.state);
+        views::logs::show(ui.ctx(), &mut self.state, &mut jobs);
+        views::restore::show(ui.ctx(), &mut self.state, &mut jobs);
+        // Last: the overlay covers everything else while a phone is lost mid-restore.
+        views::watchdog::show(ui.ctx(), &mut self.state, &mut jobs);
+        if let Some(shot) = &mut self.screenshot {
+            shot.frame(ui.ctx(), &mut self.state, &mut jobs);
+        }
         self.start(jobs);
         // A theme chosen this frame shows from the next one, not a frame later.
         self.apply_theme(ui.ctx());
@@ -114,5 +141,7 @@ impl Drop for PlugbackApp {
     fn drop(&mut self) {
         self.state.cancel_verify();
         self.state.phones.cancel_all_pairing();
+        self.state.restores.cancel_all();
+        self.state.health.cancel_all();
     }
 }

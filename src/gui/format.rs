@@ -38,6 +38,25 @@ pub fn date_at(moment: OffsetDateTime, offset: UtcOffset, mark_utc: bool) -> Str
 
 pub use crate::text::human_bytes as bytes;
 
+/// A length of time a person reads at a glance: "45 s", "3 min", "1 h 20 min".
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s.div_ceil(60)),
+        _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// "About 3 min left"; "Less than a minute left" near the end.
+pub fn time_left(seconds: f64) -> String {
+    if seconds < 60.0 {
+        "Less than a minute left".to_owned()
+    } else {
+        format!("About {} left", duration(seconds))
+    }
+}
+
 pub fn kind(kind: BackupKind) -> &'static str {
     match kind {
         BackupKind::Ios => "iPhone",

@@ -4,12 +4,26 @@
 //! method here that updates the state and returns the jobs to start. The app hands those
 //! jobs to the worker; the views only read the state and call these methods.
 
+use super::demo::{DemoControl, DemoInfo, DemoState};
+pub use super::doctor::FirstRun;
+pub use super::health::{HealthChecks, PhoneSources};
+pub use super::logs::{Exported, LogLines, LogSummary, LogsView};
 pub use super::phones::{Pairing, Phones, SourceDown};
+pub use super::restore::{RestoreEvent, Restores};
+use super::restore::work::Effects;
+use plugback_core::jobs::report::JobError;
+use plugback_core::jobs::{JobEvent, JobReport, RestoreChoice};
+use plugback_core::preflight::Preflight;
+use std::sync::mpsc::Receiver;
+use crate::demo::Simulate;
 use plugback_core::backup::summary::BackupStats;
 use plugback_core::backup::verify::{Depth, Severity, VerifyOptions, VerifyProgress, VerifyReport};
 use plugback_core::backup::{BackupError, BackupKind, BackupSummary};
 use plugback_core::cancel::CancelToken;
-use plugback_core::device::DeviceError;
+use plugback_core::device::health::HealthReport;
+use plugback_core::device::{Device, DeviceError};
+use plugback_core::diagnostics::DiagnosticsInputs;
+use plugback_core::doctor::DoctorReport;
 use plugback_core::device::ios::{PairOutcome, Usbmuxd};
 use plugback_core::device::snapshot::Sources;
 use plugback_core::device::watcher::WatchEvent;
@@ -30,6 +44,13 @@ pub struct AppConfig {
     pub settings_path: Option<PathBuf>,
     /// Where phones are looked for; `None` shows no phones and watches nothing.
     pub phones: Option<Sources>,
+    /// Demo mode (`--demo`): its hints and its simulated cable; `None` outside it.
+    pub demo: Option<DemoInfo>,
+    /// The folder of restore job logs the Logs window lists; `None` lists none.
+    pub log_dir: Option<PathBuf>,
+    /// Check this computer once at start (usbmuxd, adb, USB access) and say what is
+    /// missing before a phone is plugged in.
+    pub run_doctor: bool,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -40,6 +61,9 @@ impl std::fmt::Debug for AppConfig {
             .field("standard_places", &self.standard_places)
             .field("settings_path", &self.settings_path)
             .field("watches_phones", &self.phones.is_some())
+            .field("demo", &self.demo.is_some())
+            .field("log_dir", &self.log_dir)
+            .field("run_doctor", &self.run_doctor)
             .finish()
     }
 }
@@ -52,6 +76,9 @@ impl AppConfig {
             standard_places: true,
             settings_path: plugback_core::settings::settings_path(),
             phones: Some(Sources::from_env()),
+            demo: None,
+            log_dir: plugback_core::settings::data_dir().map(|d| d.join("logs")),
+            run_doctor: true,
         }
     }
 
@@ -62,6 +89,9 @@ impl AppConfig {
             standard_places: false,
             settings_path: None,
             phones: None,
+            demo: None,
+            log_dir: None,
+            run_doctor: false,
         }
     }
 }
@@ -203,6 +233,39 @@ pub enum Event {
         udid: String,
         result: Result<PairOutcome, Failure>,
     },
+    /// How the demo's simulated unplug or replug of the phone `id` went.
+    Simulated {
+        id: String,
+        name: String,
+        action: Simulate,
+        result: Result<(), String>,
+    },
+    /// How the connection check of the phone `id` ended.
+    HealthChecked {
+        id: String,
+        result: Result<Box<HealthReport>, Failure>,
+    },
+    /// The job logs in the log folder, newest first.
+    LogsListed(Result<Vec<LogSummary>, Failure>),
+    /// The readable lines of the job log at `path`.
+    LogRead {
+        path: PathBuf,
+        result: Result<LogLines, Failure>,
+    },
+    /// How Export diagnostics ended; `Ok(None)` when the person closed the dialog.
+    DiagnosticsExported(Result<Option<Exported>, Failure>),
+    /// What the first-run check of this computer found.
+    DoctorFinished(Result<Box<DoctorReport>, Failure>),
+    /// What a restore flow's job reported.
+    Restore {
+        flow: u64,
+        event: RestoreEvent,
+    },
+    /// The file list of the backup at `path`, for the file browser.
+    FilesListed {
+        path: PathBuf,
+        result: Result<Vec<plugback_core::backup::listing::ListedFile>, Failure>,
+    },
 }
 
 /// Work for the worker threads.
@@ -238,6 +301,72 @@ pub enum Job {
         udid: String,
         cancel: CancelToken,
     },
+    /// Demo mode: unplug or replug the simulated phone `id` (shown as `name`).
+    Simulate {
+        id: String,
+        name: String,
+        action: Simulate,
+        control: DemoControl,
+    },
+    /// Check the cable and connection of `device`, until `cancel` or the time limit.
+    CheckHealth {
+        sources: PhoneSources,
+        device: Box<Device>,
+        cancel: CancelToken,
+    },
+    /// List the job logs in `dir`.
+    ListLogs {
+        dir: Option<PathBuf>,
+    },
+    /// Read the end of one job log.
+    ReadLog {
+        path: PathBuf,
+    },
+    /// Write the redacted diagnostics zip to `out`, or where the person picks in a dialog.
+    ExportDiagnostics {
+        out: Option<PathBuf>,
+        inputs: DiagnosticsInputs,
+    },
+    /// Check what this computer needs for phones (first run).
+    RunDoctor,
+    /// Open an encrypted backup with `password`, on this computer.
+    CheckPassword {
+        flow: u64,
+        run: u64,
+        path: PathBuf,
+        password: Password,
+    },
+    /// The checklist before a restore.
+    Preflight {
+        flow: u64,
+        run: u64,
+        choice: Box<RestoreChoice>,
+        device: Box<Device>,
+        effects: Effects,
+        cancel: CancelToken,
+    },
+    /// Read the folders and apps of an Android backup folder, for picking.
+    ReadSelection {
+        flow: u64,
+        path: PathBuf,
+    },
+    /// Run a restore to its end, reporting each event; `answers` carries the person's
+    /// answer when the engine asks whether to start again.
+    Restore {
+        flow: u64,
+        job_id: String,
+        device: Box<Device>,
+        choice: Box<RestoreChoice>,
+        effects: Effects,
+        cancel: CancelToken,
+        answers: Receiver<bool>,
+    },
+    /// Read the file list of the backup at `path` (an encrypted list opens with `password`).
+    ListFiles {
+        path: PathBuf,
+        kind: BackupKind,
+        password: Option<Password>,
+    },
 }
 
 impl Job {
@@ -272,6 +401,83 @@ impl Job {
             Job::SaveSettings { .. } => Event::SettingsSaved(Err(failure)),
             Job::Pair { udid, .. } => Event::PairFinished {
                 udid: udid.clone(),
+                result: Err(failure),
+            },
+            Job::Simulate {
+                id, name, action, ..
+            } => Event::Simulated {
+                id: id.clone(),
+                name: name.clone(),
+                action: *action,
+                result: Err(failure.message),
+            },
+            Job::CheckHealth { device, .. } => Event::HealthChecked {
+                id: device.id.clone(),
+                result: Err(failure),
+            },
+            Job::ListLogs { .. } => Event::LogsListed(Err(failure)),
+            Job::ReadLog { path } => Event::LogRead {
+                path: path.clone(),
+                result: Err(failure),
+            },
+            Job::ExportDiagnostics { .. } => Event::DiagnosticsExported(Err(failure)),
+            Job::RunDoctor => Event::DoctorFinished(Err(failure)),
+            Job::CheckPassword { flow, run, .. } => Event::Restore {
+                flow: *flow,
+                event: RestoreEvent::PasswordChecked {
+                    run: *run,
+                    result: Err(failure),
+                },
+            },
+            Job::Preflight { flow, run, .. } => Event::Restore {
+                flow: *flow,
+                event: RestoreEvent::ChecksDone {
+                    run: *run,
+                    preflight: Box::new(Preflight {
+                        items: vec![plugback_core::preflight::Item {
+                            id: "checks-ran",
+                            status: plugback_core::preflight::Status::Block,
+                            message: failure.message,
+                            fix: "Press Check again. If it keeps happening, restart Plugback.".to_owned(),
+                        }],
+                    }),
+                },
+            },
+            Job::ReadSelection { flow, .. } => Event::Restore {
+                flow: *flow,
+                event: RestoreEvent::SelectionRead(Err(failure)),
+            },
+            Job::Restore {
+                flow,
+                job_id,
+                device,
+                choice,
+                ..
+            } => Event::Restore {
+                flow: *flow,
+                event: RestoreEvent::Job(Box::new(JobEvent::Finished {
+                    report: JobReport {
+                        job: job_id.clone(),
+                        device: device.id.clone(),
+                        backup: choice.backup.clone(),
+                        ok: false,
+                        restarts: 0,
+                        resumes: 0,
+                        bytes: 0,
+                        files: 0,
+                        error: Some(JobError {
+                            code: "restore-stopped-unexpectedly".to_owned(),
+                            message: failure.message,
+                            fix: None,
+                        }),
+                        seconds: 0.0,
+                        kept_awake: false,
+                        log: None,
+                    },
+                })),
+            },
+            Job::ListFiles { path, .. } => Event::FilesListed {
+                path: path.clone(),
                 result: Err(failure),
             },
         }
@@ -389,6 +595,20 @@ pub struct AppState {
     pub phones: Phones,
     /// The usbmuxd the window watches iPhones through, which pairing talks to.
     usbmuxd: Option<Usbmuxd>,
+    /// Demo mode, when the window runs it.
+    pub demo: Option<DemoState>,
+    /// The phone services the window watches, which connection checks talk to.
+    pub(super) health_sources: Option<Sources>,
+    /// Connection checks started from phones' cards.
+    pub health: HealthChecks,
+    /// The Logs window and Export diagnostics.
+    pub logs: LogsView,
+    /// What the first-run check found missing on this computer.
+    pub first_run: FirstRun,
+    /// Restores being set up or running, one window each.
+    pub restores: Restores,
+    /// The file browser of the selected backup, once the person opened it.
+    pub files: Option<super::files::FileBrowser>,
 }
 
 impl AppState {
@@ -431,12 +651,22 @@ impl AppState {
                 .as_ref()
                 .and_then(|sources| sources.usbmuxd.as_ref().ok())
                 .cloned(),
+            demo: config.demo.as_ref().map(DemoState::new),
+            health_sources: config.phones.clone(),
+            health: HealthChecks::default(),
+            logs: LogsView::new(config.log_dir.clone()),
+            first_run: FirstRun::default(),
+            restores: Restores::default(),
+            files: None,
         };
-        let jobs = if has_settings_file {
+        let mut jobs = if has_settings_file {
             vec![Job::LoadSettings]
         } else {
             state.rescan()
         };
+        if config.run_doctor {
+            jobs.extend(state.first_run.start());
+        }
         (state, jobs)
     }
 
@@ -537,6 +767,45 @@ impl AppState {
                 self.phones.pairing_finished(&udid, result);
                 Vec::new()
             }
+            Event::Simulated {
+                id,
+                name,
+                action,
+                result,
+            } => {
+                if let Some(demo) = &mut self.demo {
+                    demo.simulated(id, name, action, result);
+                }
+                Vec::new()
+            }
+            Event::HealthChecked { id, result } => {
+                self.health_checked(&id, result);
+                Vec::new()
+            }
+            Event::LogsListed(result) => self.logs_listed(result),
+            Event::LogRead { path, result } => {
+                self.log_read(&path, result);
+                Vec::new()
+            }
+            Event::DiagnosticsExported(result) => {
+                self.logs.exported(result);
+                Vec::new()
+            }
+            Event::DoctorFinished(result) => {
+                self.first_run.finished(result);
+                Vec::new()
+            }
+            Event::Restore { flow, event } => {
+                self.restores.apply(flow, event);
+                Vec::new()
+            }
+            Event::FilesListed { path, result } => {
+                // A list for a backup no longer browsed is dropped.
+                if let Some(browser) = self.files.as_mut().filter(|b| b.backup == path) {
+                    browser.listed(result);
+                }
+                Vec::new()
+            }
         }
     }
 
@@ -567,6 +836,7 @@ impl AppState {
         }
         self.clear_selection();
         self.selected = Some(path.to_path_buf());
+        self.files = None;
         self.request_stats(path)
     }
 
@@ -941,6 +1211,9 @@ mod tests {
             standard_places: false,
             settings_path: Some("/cfg/settings.json".into()),
             phones: None,
+            log_dir: None,
+            run_doctor: false,
+            demo: None,
         };
         let (mut state, jobs) = AppState::new(&config);
         assert!(matches!(jobs.as_slice(), [Job::LoadSettings]));
@@ -1184,6 +1457,9 @@ mod tests {
             standard_places: false,
             settings_path: Some("/cfg/settings.json".into()),
             phones: None,
+            log_dir: None,
+            run_doctor: false,
+            demo: None,
         };
         let (mut state, _) = AppState::new(&config);
         state.open_settings();
@@ -1311,6 +1587,9 @@ mod tests {
             standard_places: false,
             settings_path: Some("/cfg/settings.json".into()),
             phones: None,
+            log_dir: None,
+            run_doctor: false,
+            demo: None,
         };
         let (mut state, _) = AppState::new(&config);
         state.apply(Event::SettingsLoaded(LoadedSettings {

@@ -4,9 +4,20 @@
 //! channel once per frame. A job that cannot start, or stops unexpectedly, still reports,
 //! so that nothing in the window waits forever.
 
-use super::state::{Event, Failure, FolderAdded, Job, LoadedSettings, SearchedFolder, Unreadable};
+use super::health;
+use super::logs::{self, Exported};
+use super::restore::work;
+use super::state::{
+    Event, Failure, FolderAdded, Job, LoadedSettings, RestoreEvent, SearchedFolder, Unreadable,
+};
+use plugback_core::jobs::{JobEvent, PresenceBoard, sleep_watch};
+use plugback_core::device::{Device, DeviceError};
+use plugback_core::diagnostics::{self, DiagnosticsInputs};
+use plugback_core::doctor;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 use eframe::egui;
-use plugback_core::backup::catalog;
+use plugback_core::backup::{catalog, listing};
 use plugback_core::backup::verify::{self, ProgressReporter, VerifyOptions, VerifyProgress};
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::ios::{self, Usbmuxd};
@@ -16,6 +27,7 @@ use plugback_core::settings::{Settings, SettingsError};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the phone thread waits for the watcher before it looks at its stop flag.
@@ -44,6 +56,12 @@ impl Notifier {
 pub struct Worker {
     notifier: Notifier,
     settings_path: Option<PathBuf>,
+    /// Where phones are reached, once watched: restores and their checks use them too.
+    sources: Option<Sources>,
+    /// Which phones are plugged in, fed by the phone watcher, read by restores' watchdogs.
+    presence: Arc<PresenceBoard>,
+    /// Where restore job logs go.
+    log_dir: Option<PathBuf>,
     /// Stops the phone watcher when the worker (and so the window) goes away.
     phone_watch: Option<CancelToken>,
 }
@@ -63,14 +81,27 @@ impl Worker {
         let worker = Self {
             notifier: Notifier { tx, ctx },
             settings_path,
+            sources: None,
+            presence: Arc::new(PresenceBoard::default()),
+            log_dir: None,
             phone_watch: None,
         };
         (worker, rx)
     }
 
+    /// Restores write their job logs to `dir`.
+    pub fn log_restores_to(&mut self, dir: Option<PathBuf>) {
+        self.log_dir = dir;
+    }
+
     pub fn spawn(&self, job: Job) {
         let notifier = self.notifier.clone();
         let settings_path = self.settings_path.clone();
+        let restores = RestoreShared {
+            sources: self.sources.clone(),
+            presence: self.presence.clone(),
+            log_dir: self.log_dir.clone(),
+        };
         let name = match &job {
             Job::LoadSettings | Job::AddFolder { .. } | Job::SaveSettings { .. } => {
                 "plugback-settings"
@@ -79,6 +110,16 @@ impl Worker {
             Job::Stats { .. } => "plugback-stats",
             Job::Verify { .. } => "plugback-verify",
             Job::Pair { .. } => "plugback-pair",
+            Job::CheckHealth { .. } => "plugback-health",
+            Job::ListLogs { .. } | Job::ReadLog { .. } => "plugback-logs",
+            Job::ExportDiagnostics { .. } => "plugback-diagnostics",
+            Job::RunDoctor => "plugback-doctor",
+            Job::Simulate { .. } => "plugback-demo",
+            Job::ListFiles { .. } => "plugback-files",
+            Job::CheckPassword { .. } | Job::Preflight { .. } | Job::ReadSelection { .. } => {
+                "plugback-restore-check"
+            }
+            Job::Restore { .. } => "plugback-restore",
         };
         // Kept aside in case the thread cannot start: the job moves into the closure.
         let failed_to_start = job.failed(Failure::new(
@@ -86,7 +127,7 @@ impl Worker {
         ));
         let spawned = std::thread::Builder::new()
             .name(name.to_owned())
-            .spawn(move || run_job(job, &notifier, settings_path.as_deref()));
+            .spawn(move || run_job(job, &notifier, settings_path.as_deref(), &restores));
         if spawned.is_err() {
             self.notifier.send(failed_to_start);
         }
@@ -98,10 +139,14 @@ impl Worker {
     /// Reports each change as [`Event::Phones`].
     pub fn watch_phones(&mut self, sources: Sources) {
         let stop = CancelToken::new();
-        let (notifier, token) = (self.notifier.clone(), stop.clone());
+        self.sources = Some(sources.clone());
+        // Without a system bus (a container) a sleep shows as the phones leaving instead.
+        let _ = sleep_watch::follow(self.presence.clone());
+        let (notifier, token, presence) =
+            (self.notifier.clone(), stop.clone(), self.presence.clone());
         let spawned = std::thread::Builder::new()
             .name("plugback-phones".to_owned())
-            .spawn(move || follow_phones(sources, &notifier, &token));
+            .spawn(move || follow_phones(sources, &notifier, &presence, &token));
         match spawned {
             Ok(_) => self.phone_watch = Some(stop),
             Err(_) => self.notifier.send(Event::PhoneWatchFailed(Failure::new(
@@ -113,7 +158,12 @@ impl Worker {
 
 /// Forwards the watcher's events to the window until `stop`. The watcher stops with it
 /// (dropping it cancels its own thread).
-fn follow_phones(sources: Sources, notifier: &Notifier, stop: &CancelToken) {
+fn follow_phones(
+    sources: Sources,
+    notifier: &Notifier,
+    presence: &PresenceBoard,
+    stop: &CancelToken,
+) {
     let watcher = match WatcherThread::start(sources) {
         Ok(watcher) => watcher,
         Err(err) => {
@@ -124,7 +174,10 @@ fn follow_phones(sources: Sources, notifier: &Notifier, stop: &CancelToken) {
     };
     while !stop.is_cancelled() {
         match watcher.events().recv_timeout(PHONE_POLL) {
-            Ok(event) => notifier.send(Event::Phones(event)),
+            Ok(event) => {
+                presence.apply(&event);
+                notifier.send(Event::Phones(event));
+            }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
                 return notifier.send(Event::PhoneWatchFailed(Failure::new(
@@ -135,7 +188,19 @@ fn follow_phones(sources: Sources, notifier: &Notifier, stop: &CancelToken) {
     }
 }
 
-fn run_job(job: Job, notifier: &Notifier, settings_path: Option<&Path>) {
+/// What restore jobs need from the worker.
+struct RestoreShared {
+    sources: Option<Sources>,
+    presence: Arc<PresenceBoard>,
+    log_dir: Option<PathBuf>,
+}
+
+fn run_job(
+    job: Job,
+    notifier: &Notifier,
+    settings_path: Option<&Path>,
+    restores: &RestoreShared,
+) {
     let on_panic = job.failed(Failure::new(
         "Plugback stopped this task unexpectedly. Nothing was changed. Please try again, and report it if it happens again.",
     ));
@@ -159,6 +224,47 @@ fn run_job(job: Job, notifier: &Notifier, settings_path: Option<&Path>) {
             Event::SettingsSaved(save_settings(&settings, settings_path))
         }
         Job::Pair { mux, udid, cancel } => pair(&mux, udid, &cancel, notifier),
+        Job::CheckHealth {
+            sources,
+            device,
+            cancel,
+        } => check_health(sources.0, *device, &cancel),
+        Job::ListLogs { dir } => Event::LogsListed(logs::list(dir.as_deref())),
+        Job::ReadLog { path } => Event::LogRead {
+            result: logs::read(&path),
+            path,
+        },
+        Job::ExportDiagnostics { out, inputs } => {
+            Event::DiagnosticsExported(export_diagnostics(out, inputs))
+        }
+        Job::RunDoctor => Event::DoctorFinished(Ok(Box::new(doctor::run(
+            &doctor::DoctorEnv::from_system(),
+            &CancelToken::new(),
+        )))),
+        Job::Simulate {
+            id,
+            name,
+            action,
+            control,
+        } => Event::Simulated {
+            result: control.run(&id, action),
+            id,
+            name,
+            action,
+        },
+        Job::ListFiles {
+            path,
+            kind,
+            password,
+        } => Event::FilesListed {
+            result: listing::list_unlocked(&path, kind, password.as_ref())
+                .map_err(|e| Failure::from(&e)),
+            path,
+        },
+        job @ (Job::CheckPassword { .. }
+        | Job::Preflight { .. }
+        | Job::ReadSelection { .. }
+        | Job::Restore { .. }) => run_restore_job(job, notifier, restores),
     }));
     notifier.send(outcome.unwrap_or(on_panic));
 }
@@ -294,6 +400,198 @@ fn add_folder(
             )),
         }),
     }
+}
+
+/// Checks the connection of `device`, stopped by `cancel` or after the time limit.
+fn check_health(sources: Sources, device: Device, cancel: &CancelToken) -> Event {
+    let id = device.id.clone();
+    let timed_out = AtomicBool::new(false);
+    let finished = CancelToken::new();
+    let result = std::thread::scope(|scope| {
+        // The check polls `cancel`: the time limit cancels it too, and says so.
+        scope.spawn(|| {
+            let deadline = Instant::now() + health::CHECK_TIME_LIMIT;
+            while !finished.is_cancelled() && !cancel.is_cancelled() {
+                if Instant::now() >= deadline {
+                    timed_out.store(true, Ordering::Relaxed);
+                    cancel.cancel();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let result = plugback_core::device::health::check(
+            sources,
+            device,
+            &health::check_options(),
+            cancel,
+        );
+        finished.cancel();
+        result
+    });
+    let result = match result {
+        Ok(report) => Ok(Box::new(report)),
+        Err(_) if timed_out.load(Ordering::Relaxed) => Err(Failure::from(&DeviceError::Timeout {
+            what: "the connection check".to_owned(),
+            after: health::CHECK_TIME_LIMIT,
+        })),
+        Err(err) => Err(Failure::from(&err)),
+    };
+    Event::HealthChecked { id, result }
+}
+
+/// Writes the diagnostics zip to `out`, or where the person picks in the system's save
+/// dialog (none picked: `Ok(None)`).
+fn export_diagnostics(
+    out: Option<PathBuf>,
+    mut inputs: DiagnosticsInputs,
+) -> Result<Option<Exported>, Failure> {
+    let out = match out {
+        Some(out) => out,
+        None => {
+            // The async dialog, waited for on this export's own thread: unlike the
+            // blocking one it may be asked for off the main thread on every system.
+            let dialog = rfd::AsyncFileDialog::new()
+                .set_title("Save diagnostics")
+                .set_file_name("plugback-diagnostics.zip")
+                .add_filter("Zip file", &["zip"])
+                .save_file();
+            let picked = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .map_err(|err| {
+                    Failure::new(format!(
+                        "Plugback could not open the save dialog ({err}). Close some programs and try again."
+                    ))
+                })?
+                .block_on(dialog)
+                .map(|file| file.path().to_path_buf());
+            match picked {
+                Some(path) => path,
+                None => return Ok(None),
+            }
+        }
+    };
+    if inputs.home.is_none() {
+        inputs.home = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf());
+    }
+    match diagnostics::export(&out, &inputs) {
+        Ok(summary) => Ok(Some(Exported { path: out, summary })),
+        Err(err) => Err(Failure {
+            code: Some(err.code()),
+            message: err.to_string(),
+        }),
+    }
+}
+
+/// The jobs of a restore flow; each ends with one event for its flow.
+fn run_restore_job(job: Job, notifier: &Notifier, shared: &RestoreShared) -> Event {
+    let no_phones = || {
+        Failure::new("Plugback is not looking for phones, so it cannot restore to one. Open Plugback again.")
+    };
+    let (flow, event) = match job {
+        Job::CheckPassword {
+            flow,
+            run,
+            path,
+            password,
+        } => (
+            flow,
+            RestoreEvent::PasswordChecked {
+                run,
+                result: work::check_password(&path, password),
+            },
+        ),
+        Job::Preflight {
+            flow,
+            run,
+            choice,
+            device,
+            effects,
+            cancel,
+        } => match &shared.sources {
+            Some(sources) => (
+                flow,
+                RestoreEvent::ChecksDone {
+                    run,
+                    preflight: Box::new(work::preflight(&choice, &device, sources, effects, &cancel)),
+                },
+            ),
+            None => {
+                return Job::Preflight {
+                    flow,
+                    run,
+                    choice,
+                    device,
+                    effects,
+                    cancel,
+                }
+                .failed(no_phones());
+            }
+        },
+        Job::ReadSelection { flow, path } => {
+            (flow, RestoreEvent::SelectionRead(work::read_selection(&path)))
+        }
+        Job::Restore {
+            flow,
+            job_id,
+            device,
+            choice,
+            effects,
+            cancel,
+            answers,
+        } => {
+            let Some(sources) = shared.sources.clone() else {
+                return Job::Restore {
+                    flow,
+                    job_id,
+                    device,
+                    choice,
+                    effects,
+                    cancel,
+                    answers,
+                }
+                .failed(no_phones());
+            };
+            let events = notifier.clone();
+            // The report comes once, from the returned value, also when the job cannot start.
+            let on_event = Arc::new(move |event: JobEvent| {
+                if !matches!(event, JobEvent::Finished { .. }) {
+                    events.send(Event::Restore {
+                        flow,
+                        event: RestoreEvent::Job(Box::new(event)),
+                    });
+                }
+            });
+            let asks = notifier.clone();
+            let ask = Arc::new(move |question: String| {
+                asks.send(Event::Restore {
+                    flow,
+                    event: RestoreEvent::Question(question),
+                });
+            });
+            let report = work::restore(
+                work::RestoreWork {
+                    job_id,
+                    device: *device,
+                    choice: *choice,
+                    sources,
+                    presence: shared.presence.clone(),
+                    effects,
+                    log_dir: shared.log_dir.clone(),
+                    cancel,
+                    answers,
+                },
+                on_event,
+                ask,
+            );
+            (
+                flow,
+                RestoreEvent::Job(Box::new(JobEvent::Finished { report })),
+            )
+        }
+        other => return other.failed(Failure::new("Plugback gave this task to the wrong worker.")),
+    };
+    Event::Restore { flow, event }
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
-//! A private adb server for a test-restore: Plugback reaches Android phones only through
-//! an adb server, so the simulated phone gets one of its own, on a free port, with a HOME
-//! of its own (its adb key never touches the person's), without USB, mDNS or emulator
-//! scanning (it never sees, nor takes over, a real phone). It is told to quit when the
-//! guard is dropped, on every path.
+//! A private adb server for a test-restore and for demo mode: Plugback reaches Android
+//! phones only through an adb server, so the simulated phone gets one of its own, on a
+//! free port, with a HOME of its own (its adb key never touches the person's), without
+//! USB, mDNS or emulator scanning (it never sees, nor takes over, a real phone). It is
+//! told to quit when the guard is dropped, on every path.
 
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::DeviceError;
@@ -20,14 +20,14 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// The adb program, found where the device layer finds it when it starts a server: the
 /// first `adb` on the PATH. Err says where it looked.
-pub(super) fn find_adb() -> Result<PathBuf, String> {
+pub(crate) fn find_adb() -> Result<PathBuf, String> {
     let name = if cfg!(windows) { "adb.exe" } else { "adb" };
     plugback_core::program::find_program(name, std::env::var_os("PATH").as_deref(), &[])
         .ok_or_else(|| format!("no {name} program on the PATH"))
 }
 
 /// A running private adb server; dropping it stops the server.
-pub(super) struct PrivateAdb {
+pub(crate) struct PrivateAdb {
     server: AdbServer,
     /// The server's HOME (its `.android/adbkey`) and TMPDIR (its log), removed after it.
     _home: tempfile::TempDir,
@@ -35,7 +35,7 @@ pub(super) struct PrivateAdb {
 
 impl PrivateAdb {
     /// Starts `adb` as a server on a free port and waits (bounded) until it answers.
-    pub(super) fn start(adb: &Path, cancel: &CancelToken) -> Result<PrivateAdb, DeviceError> {
+    pub(crate) fn start(adb: &Path, cancel: &CancelToken) -> Result<PrivateAdb, DeviceError> {
         let home = tempfile::tempdir()?;
         let port = free_port()?;
         let server = AdbServer::new(port)
@@ -58,14 +58,14 @@ impl PrivateAdb {
         Ok(guard)
     }
 
-    pub(super) fn server(&self) -> &AdbServer {
+    pub(crate) fn server(&self) -> &AdbServer {
         &self.server
     }
 
     /// `adb connect ADDRESS`, then waits until the server lists the phone as ready. The
     /// connect reply is not trusted (adb says "failed to authenticate" for a phone that is
     /// still deciding); the device list is.
-    pub(super) fn attach(&self, address: &str, cancel: &CancelToken) -> Result<(), DeviceError> {
+    pub(crate) fn attach(&self, address: &str, cancel: &CancelToken) -> Result<(), DeviceError> {
         let said = self
             .server
             .connect(cancel)?
@@ -124,7 +124,7 @@ impl Drop for PrivateAdb {
 }
 
 /// A loopback port nobody listens on right now (bound, read and released).
-fn free_port() -> std::io::Result<u16> {
+pub(crate) fn free_port() -> std::io::Result<u16> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     Ok(listener.local_addr()?.port())
 }

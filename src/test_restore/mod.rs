@@ -13,7 +13,7 @@
 //! It lives with the front ends, not in the engine, because it starts a simulated phone:
 //! the engine never depends on the simulators.
 
-mod adb;
+pub(crate) mod adb;
 mod android;
 mod archive;
 mod archive_compare;

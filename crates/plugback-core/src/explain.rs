@@ -549,6 +549,12 @@ pub const CATALOG: &[Explanation] = &[
         "Start it again and answer yes, or add --yes when a script starts it.",
     ),
     entry(
+        "restore-stopped-unexpectedly",
+        "Plugback stopped the restore unexpectedly",
+        "Something inside Plugback went wrong while the restore ran, so it was stopped. The backup on this computer was only read and is unchanged.",
+        "Leave the phone plugged in, start the restore again, and if it happens again export the diagnostics (Logs, Export diagnostics) and report it.",
+    ),
+    entry(
         "restore-wrong-backup",
         "This backup does not fit this phone",
         "An iPhone backup can only be restored to an iPhone, and an Android backup or folder only to an Android phone.",

@@ -19,6 +19,10 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, jobs: &mut Vec<Job>) {
             ui.heading(device_label(&backup));
             ui.add_space(4.0);
             facts(ui, &backup, state.stats.get(&backup.path));
+            if state.phones.watching && ui.button("Restore to a phone…").clicked() {
+                state.restore_backup(&backup.path);
+            }
+            super::files::show(ui, state, &backup, jobs);
             ui.separator();
             super::verify::show(ui, state, &backup, jobs);
         });

@@ -2,9 +2,16 @@
 //! and collect the resulting jobs; they never touch files.
 
 pub mod backups;
+pub mod demo;
 pub mod details;
 pub mod explainer;
+pub mod first_run;
+pub mod files;
+pub mod health;
+pub mod logs;
 pub mod phones;
+pub mod restore;
+pub mod watchdog;
 pub mod settings;
 pub mod toolbar;
 pub mod verify;

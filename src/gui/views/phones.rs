@@ -1,8 +1,10 @@
 //! The phones plugged into this computer: a card each, with where it stands and what to
 //! do next, and a plain note for a phone service that does not answer.
 
-use crate::gui::format;
-use crate::gui::state::{AppState, Job, Pairing, Phones, SourceDown};
+use crate::gui::demo::DemoState;
+use crate::gui::health::HealthChecks;
+use crate::gui::state::{AppState, Job, Pairing, Phones, Restores, SourceDown};
+use crate::gui::{format, views};
 use eframe::egui;
 use plugback_core::device::ios::PairOutcome;
 use plugback_core::device::usb::UsbPhone;
@@ -20,20 +22,41 @@ const SLOW_LINK_MBPS: u32 = 12;
 enum CardAction {
     Pair(String),
     CancelPairing(String),
+    Health(views::health::Action),
+    Restore(String),
+    /// Demo mode's simulated unplug or replug.
+    Demo(Job),
 }
 
 pub fn show(ui: &mut egui::Ui, state: &mut AppState, jobs: &mut Vec<Job>) {
     let mut actions = Vec::new();
-    cards(ui, &state.phones, &mut actions);
+    cards(
+        ui,
+        &state.phones,
+        &state.health,
+        &state.restores,
+        state.demo.as_mut(),
+        &mut actions,
+    );
     for action in actions {
         match action {
             CardAction::Pair(udid) => jobs.extend(state.start_pair(&udid)),
             CardAction::CancelPairing(udid) => state.phones.cancel_pairing(&udid),
+            CardAction::Health(action) => views::health::act(state, action, jobs),
+            CardAction::Restore(id) => state.restore_to_phone(&id),
+            CardAction::Demo(job) => jobs.push(job),
         }
     }
 }
 
-fn cards(ui: &mut egui::Ui, phones: &Phones, actions: &mut Vec<CardAction>) {
+fn cards(
+    ui: &mut egui::Ui,
+    phones: &Phones,
+    health: &HealthChecks,
+    restores: &Restores,
+    mut demo: Option<&mut DemoState>,
+    actions: &mut Vec<CardAction>,
+) {
     ui.heading("Phones");
     egui::ScrollArea::vertical()
         .id_salt("phones-page")
@@ -51,7 +74,15 @@ fn cards(ui: &mut egui::Ui, phones: &Phones, actions: &mut Vec<CardAction>) {
             }
             for device in &phones.devices {
                 card(ui, &format!("Phone: {}", title(device)), &device.id, |ui| {
-                    device_card(ui, device, phones, actions)
+                    device_card(
+                        ui,
+                        device,
+                        phones,
+                        health,
+                        restores,
+                        demo.as_deref_mut(),
+                        actions,
+                    )
                 });
             }
             for usb in &phones.unreachable {
@@ -80,7 +111,15 @@ fn card(ui: &mut egui::Ui, label: &str, salt: &str, body: impl FnOnce(&mut egui:
     });
 }
 
-fn device_card(ui: &mut egui::Ui, device: &Device, phones: &Phones, actions: &mut Vec<CardAction>) {
+fn device_card(
+    ui: &mut egui::Ui,
+    device: &Device,
+    phones: &Phones,
+    health: &HealthChecks,
+    restores: &Restores,
+    demo: Option<&mut DemoState>,
+    actions: &mut Vec<CardAction>,
+) {
     ui.strong(title(device));
     ui.label(model_and_os(device));
     ui.add_space(4.0);
@@ -104,6 +143,7 @@ fn device_card(ui: &mut egui::Ui, device: &Device, phones: &Phones, actions: &mu
     } else if phones.can_pair(device) && ui.button("Pair this iPhone").clicked() {
         actions.push(CardAction::Pair(device.id.clone()));
     }
+    restore_line(ui, device, restores, actions);
     ui.add_space(4.0);
     ui.label(battery(device));
     if let Some(space) = storage(device) {
@@ -117,9 +157,53 @@ fn device_card(ui: &mut egui::Ui, device: &Device, phones: &Phones, actions: &mu
     {
         guidance(ui, "usb-slow-link");
     }
+    if let Some(action) = views::health::badge(ui, device, health) {
+        actions.push(CardAction::Health(action));
+    }
+    let simulate = views::demo::phone_controls(ui, demo, &device.id, title(device));
+    actions.extend(simulate.map(CardAction::Demo));
 }
 
 /// Where pairing from this card stands, in words; a failure adds the catalog's advice.
+/// The phone's restore: how far it is with a button to show its window, or the button
+/// that starts one.
+fn restore_line(
+    ui: &mut egui::Ui,
+    device: &Device,
+    restores: &Restores,
+    actions: &mut Vec<CardAction>,
+) {
+    match restores.for_device(&device.id) {
+        Some(flow) => {
+            if let Some(run) = flow.run.as_ref().filter(|r| r.is_running()) {
+                let words = crate::gui::restore::run::phase_words(run.phase);
+                match run.fraction() {
+                    Some(f) => ui.label(format!("Restoring: {words}, {:.0} %", f * 100.0)),
+                    None => ui.label(format!("Restoring: {words}")),
+                };
+            }
+            if !flow.open && ui.button("Show restore").clicked() {
+                actions.push(CardAction::Restore(device.id.clone()));
+            }
+        }
+        None if device.state == DeviceState::Ready => {
+            let button = ui.button("Restore to this phone…");
+            // Named after the phone: with two phones plugged in, each card has one.
+            button.widget_info(|| {
+                egui::WidgetInfo::labeled(
+                    egui::Role::Button,
+                    true,
+                    format!("Restore to {}…", title(device)),
+                )
+            });
+            if button.clicked() {
+                actions.push(CardAction::Restore(device.id.clone()));
+            }
+        }
+        None => {}
+    }
+}
+
 fn pairing_note(ui: &mut egui::Ui, pairing: &Pairing) {
     ui.add_space(4.0);
     let words = pairing.words();

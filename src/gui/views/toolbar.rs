@@ -29,6 +29,13 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, jobs: &mut Vec<Job>) {
         {
             state.explainer.get_or_insert_with(String::new);
         }
+        if ui
+            .button("Logs")
+            .on_hover_text("Read the logs of past restores, or export diagnostics to ask for help")
+            .clicked()
+        {
+            jobs.extend(state.open_logs());
+        }
         let loaded = state.scan != ScanState::LoadingSettings;
         if ui
             .add_enabled(loaded, egui::Button::new("Settings…"))

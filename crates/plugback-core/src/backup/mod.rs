@@ -5,6 +5,7 @@ pub mod android;
 pub mod catalog;
 pub mod error;
 pub mod ios;
+pub mod listing;
 pub mod models;
 pub mod safe_path;
 pub mod summary;

@@ -16,6 +16,19 @@ pub struct Sources {
     pub adb: AdbServer,
 }
 
+impl Clone for Sources {
+    /// The window watches phones and restores to them through the same sources.
+    fn clone(&self) -> Sources {
+        Sources {
+            usbmuxd: match &self.usbmuxd {
+                Ok(mux) => Ok(mux.clone()),
+                Err(err) => Err(clone_error(err)),
+            },
+            adb: self.adb.clone(),
+        }
+    }
+}
+
 impl Sources {
     /// usbmuxd from `USBMUXD_SOCKET_ADDRESS` or the system default; the adb server from
     /// `ANDROID_ADB_SERVER_PORT` (started when `adb` is on the PATH).

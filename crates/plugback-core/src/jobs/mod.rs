@@ -2,6 +2,7 @@
 //! and the stay-plugged-in watchdog. Several jobs run at once, one per phone.
 
 pub mod awake;
+pub mod choice;
 pub mod log;
 pub mod notify;
 pub mod presence;
@@ -12,6 +13,7 @@ pub mod sleep_watch;
 pub mod speed;
 
 pub use awake::{KeepAwake, SystemAwake};
+pub use choice::RestoreChoice;
 pub use notify::{DesktopNotifier, Notifier, Silent};
 pub use presence::PresenceBoard;
 pub use report::{JobError, JobReport};

@@ -54,6 +54,13 @@ pub enum RestoreError {
         total: u64,
         detail: String,
     },
+    /// The backup is not one this phone can take (an iPhone backup for an Android phone,
+    /// or a folder that is no iPhone backup for an iPhone).
+    #[error("{backup} {why}")]
+    WrongBackup {
+        backup: std::path::PathBuf,
+        why: String,
+    },
     /// A transport problem (no usbmuxd, a refused service, a protocol error).
     #[error(transparent)]
     Device(#[from] DeviceError),
@@ -73,6 +80,7 @@ impl RestoreError {
             Self::Backup { .. } => "restore-backup-unreadable".into(),
             Self::Incomplete { .. } => "restore-incomplete".into(),
             Self::WrongPassword => "wrong-password".into(),
+            Self::WrongBackup { .. } => "restore-wrong-backup".into(),
             Self::AppNotInstalled { failure, .. } => failure.code().into(),
             Self::NotConfirmed { .. } => "android-restore-not-confirmed".into(),
             Self::EndedEarly { .. } => "android-restore-ended-early".into(),
