@@ -1,4 +1,5 @@
-//! Embeds the version, the git hash (where known) and the build date.
+//! Embeds the version, the git hash (where known) and the build date; for Windows, the
+//! icon and version resources of the .exe.
 
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -34,7 +35,35 @@ fn main() {
             println!("cargo:rerun-if-changed={head}");
         }
     }
+    windows_resources(&format!("{version} ({hash})"));
 }
+
+/// The .exe's icon, and the version Explorer shows in its properties. Compiled only on a
+/// Windows host (the resource compiler is a Windows SDK tool), and used only when the
+/// target is Windows too: `cfg(windows)` here is the host, `CARGO_CFG_TARGET_OS` the target.
+#[cfg(windows)]
+fn windows_resources(version: &str) {
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("windows") {
+        return;
+    }
+    println!("cargo:rerun-if-changed=assets/plugback.ico");
+    let mut resources = winresource::WindowsResource::new();
+    resources
+        .set_icon("assets/plugback.ico")
+        .set("ProductName", "Plugback")
+        .set(
+            "FileDescription",
+            "Plugback: get your phone's data back over a cable",
+        )
+        .set("ProductVersion", version);
+    if let Err(err) = resources.compile() {
+        // A missing resource compiler costs the icon, not the build.
+        println!("cargo:warning=the Windows icon and version were not embedded: {err}");
+    }
+}
+
+#[cfg(not(windows))]
+fn windows_resources(_version: &str) {}
 
 /// Days since 1970-01-01 to "YYYY-MM-DD" (the civil-from-days algorithm), so the build
 /// script needs no date crate.

@@ -9,10 +9,12 @@ fn main() -> anyhow::Result<()> {
         None => gui::run(gui::GuiOptions {
             extra_dirs: args.dirs,
             demo: args.demo,
-            screenshot: args.screenshot.map(|path| gui::screenshot::ScreenshotRequest {
-                path,
-                view: args.view,
-            }),
+            screenshot: args
+                .screenshot
+                .map(|path| gui::screenshot::ScreenshotRequest {
+                    path,
+                    view: args.view,
+                }),
         }),
         Some(_) if args.demo => {
             eprintln!(

@@ -2,7 +2,7 @@
 //! by the simulator. Each test gets its own folders and no settings file of the person's.
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use plugback::gui::state::{Pairing, StatsState, VerifyStatus};
 use plugback::gui::{AppConfig, PlugbackApp};
 use plugback_core::device::android::AdbServer as AdbClient;
@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 #[path = "app/restore.rs"]
 mod restore;
+#[path = "app/snapshots.rs"]
+mod snapshots;
 
 const DAY: i64 = 86_400;
 /// Long enough for a slow, busy machine; a passing run takes a fraction of it.
@@ -349,6 +351,8 @@ fn an_added_folder_is_saved_and_searched() {
         demo: None,
         log_dir: None,
         run_doctor: false,
+        demo_program: None,
+        native_dialogs: false,
     });
     wait_for_label(&mut harness, "No phone backups found.");
 
@@ -385,6 +389,8 @@ fn choosing_dark_in_settings_saves_it_and_darkens_the_window() {
         demo: None,
         log_dir: None,
         run_doctor: false,
+        demo_program: None,
+        native_dialogs: false,
     });
     wait_for_label(&mut harness, "No phone backups found.");
     click(&mut harness, "Settings…");
@@ -424,6 +430,8 @@ fn the_explainer_finds_4013_and_says_what_to_do() {
         demo: None,
         log_dir: None,
         run_doctor: false,
+        demo_program: None,
+        native_dialogs: false,
     });
     wait_for_label(&mut harness, "No phone backups found.");
     click(&mut harness, "Explain an error…");
@@ -449,6 +457,71 @@ fn the_explainer_finds_4013_and_says_what_to_do() {
     assert!(
         harness
             .query_by_label_contains("Nothing is known about")
+            .is_some()
+    );
+}
+
+/// The About box names this build as `plugback --version` does.
+#[test]
+fn the_about_box_shows_the_version_of_this_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut harness = window(AppConfig::only(vec![dir.path().to_path_buf()]));
+    wait_for_label(&mut harness, "No phone backups found.");
+    click(&mut harness, "About");
+    let line = format!("Plugback {}", plugback::build_info::VERSION_LINE);
+    assert!(harness.query_by_label(&line).is_some(), "{line}");
+    assert!(
+        harness
+            .query_by_label(plugback::build_info::GIT_HASH)
+            .is_some()
+    );
+    assert!(line.contains(env!("CARGO_PKG_VERSION")));
+}
+
+/// Moves the keyboard focus with Tab until the control `label` has it.
+fn tab_to(harness: &mut Harness<'static, PlugbackApp>, label: &str) {
+    for _ in 0..60 {
+        harness.key_press(eframe::egui::Key::Tab);
+        harness.run();
+        let focused = harness.query_by(|node| node.is_focused());
+        if focused.is_some_and(|node| node.accesskit_node().label().as_deref() == Some(label)) {
+            return;
+        }
+    }
+    panic!("Tab never reached {label}");
+}
+
+/// Without a mouse: Tab reaches a backup and Space picks it, Tab and Enter run its
+/// verify, and the explainer opens and is searched from the keyboard.
+#[test]
+fn the_window_works_from_the_keyboard() {
+    let dir = tempfile::tempdir().unwrap();
+    make(dir.path(), "kitchen", &ios("Kitchen iPhone", 1_795_600_800));
+    let mut harness = window(AppConfig::only(vec![dir.path().to_path_buf()]));
+    wait_for_label(&mut harness, "Kitchen iPhone");
+
+    tab_to(&mut harness, "Kitchen iPhone");
+    harness.key_press(eframe::egui::Key::Space);
+    harness.run();
+    assert!(
+        harness.query_by_label("Verify").is_some(),
+        "the backup's details"
+    );
+    tab_to(&mut harness, "Verify");
+    harness.key_press(eframe::egui::Key::Enter);
+    wait_for_label(&mut harness, "No problems found");
+
+    tab_to(&mut harness, "Explain an error…");
+    harness.key_press(eframe::egui::Key::Enter);
+    harness.run();
+    tab_to(&mut harness, "Error number or words");
+    harness
+        .get_by_label("Error number or words")
+        .type_text("4013");
+    harness.run();
+    assert!(
+        harness
+            .query_by_label(explain("apple-4013").unwrap().title)
             .is_some()
     );
 }
@@ -483,6 +556,62 @@ fn window_with_sim_usbmuxd(dir: &Path) -> (SimUsbmuxd, Harness<'static, Plugback
         h.query_by_label_contains(NO_PHONE).is_some()
     });
     (mux, harness)
+}
+
+/// With no phone plugged in, the panel offers the demo, and its button starts this
+/// program again with `--demo` (here a stand-in that notes its arguments and stays open).
+#[cfg(unix)]
+#[test]
+fn with_no_phone_the_window_offers_the_demo_and_opens_it() {
+    use plugback::gui::state::Event;
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let noted = dir.path().join("arguments");
+    let program = dir.path().join("plugback-stand-in");
+    std::fs::write(
+        &program,
+        format!("#!/bin/sh\necho \"$@\" > '{}'\nsleep 10\n", noted.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mux = SimUsbmuxd::start(
+        UsbmuxdAddr::Tcp("127.0.0.1:0".parse().unwrap()),
+        &dir.path().join("usbmuxd"),
+    )
+    .unwrap();
+    let mut config = AppConfig::only(vec![dir.path().to_path_buf()]);
+    config.phones = Some(Sources {
+        usbmuxd: Ok(usbmuxd_at(&mux.address().to_string())),
+        adb: adb_client(free_port(), dir.path()),
+    });
+    config.demo_program = Some(program);
+    let mut harness = window(config);
+    wait_for_label(&mut harness, plugback::gui::TRY_THE_DEMO);
+    // A spinner turns while the demo window opens: step, do not wait to settle.
+    harness.get_by_label(plugback::gui::TRY_THE_DEMO).click();
+    harness.run_steps(2);
+    wait_for_label(&mut harness, "The demo is open in its own window.");
+    assert_eq!(std::fs::read_to_string(&noted).unwrap().trim(), "--demo");
+
+    // A demo window that cannot open says why, and the button can be tried again.
+    let state = harness.state_mut().state_mut();
+    state.apply(Event::DemoOpened(Err(plugback::gui::state::Failure::new(
+        "The demo window closed at once.",
+    ))));
+    harness.run();
+    assert!(
+        harness
+            .query_by_label("The demo window closed at once.")
+            .is_some()
+    );
+    assert!(
+        !harness
+            .get_by_label(plugback::gui::TRY_THE_DEMO)
+            .accesskit_node()
+            .is_disabled()
+    );
 }
 
 #[test]
@@ -625,9 +754,9 @@ fn an_android_phone_shows_its_model_and_battery() {
 
 #[test]
 fn demo_mode_shows_its_phones_and_samples_and_simulates_a_cable_pull() {
+    use egui_kittest::kittest::NodeT;
     use plugback::demo::Demo;
     use plugback::gui::demo::demo_config;
-    use egui_kittest::kittest::NodeT;
     use plugback_core::cancel::CancelToken;
     use std::sync::Arc;
 

@@ -48,7 +48,13 @@ pub struct Args {
     pub screenshot: Option<PathBuf>,
 
     /// What --screenshot shows.
-    #[arg(long, value_enum, value_name = "VIEW", default_value = "phones", requires = "screenshot")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "VIEW",
+        default_value = "phones",
+        requires = "screenshot"
+    )]
     pub view: crate::gui::screenshot::View,
 
     #[command(subcommand)]

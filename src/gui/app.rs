@@ -1,8 +1,8 @@
 //! The window's app: owns the state, hands jobs to the worker, drains its events each
 //! frame, and lays out the views.
 
-use super::state::{AppConfig, AppState, Event, Job};
 use super::screenshot::Screenshot;
+use super::state::{AppConfig, AppState, Event, Job};
 use super::views;
 use super::worker::Worker;
 use eframe::egui;
@@ -120,6 +120,7 @@ impl eframe::App for PlugbackApp {
             views::backups::show(ui, &mut self.state, &mut jobs);
         });
         views::explainer::show(ui.ctx(), &mut self.state.explainer);
+        views::about::show(ui.ctx(), &mut self.state.about_open);
         views::settings::show(ui.ctx(), &mut self.state, &mut jobs);
         views::health::show(ui.ctx(), &mut self.state);
         views::logs::show(ui.ctx(), &mut self.state, &mut jobs);
@@ -143,5 +144,6 @@ impl Drop for PlugbackApp {
         self.state.phones.cancel_all_pairing();
         self.state.restores.cancel_all();
         self.state.health.cancel_all();
+        self.state.test_restores.cancel_all();
     }
 }

@@ -6,23 +6,29 @@
 //! `state` holds the logic, `views` draw it, `app` ties them together.
 
 mod app;
+pub mod backup_table;
 pub mod demo;
+pub mod demo_offer;
 pub mod doctor;
 pub mod files;
 pub mod format;
 pub mod health;
+mod icon;
 pub mod logs;
 pub mod phones;
 pub mod restore;
 pub mod screenshot;
 pub mod state;
+pub mod test_restore;
 mod views;
 mod worker;
 
 pub use app::PlugbackApp;
+pub use state::AppConfig;
+/// The button that opens the demo while no phone is plugged in.
+pub use views::demo::TRY_THE_DEMO;
 /// The file browser's view, public for the frame-time benchmark.
 pub use views::files as files_view;
-pub use state::AppConfig;
 
 use eframe::egui;
 use std::path::PathBuf;
@@ -39,6 +45,13 @@ pub struct GuiOptions {
 
 /// The window's size when it opens, in points (the screenshots' size at scale 1).
 pub const WINDOW_SIZE: [f32; 2] = [1180.0, 720.0];
+
+fn with_icon(viewport: egui::ViewportBuilder) -> egui::ViewportBuilder {
+    match icon::window_icon() {
+        Some(icon) => viewport.with_icon(icon),
+        None => viewport,
+    }
+}
 
 /// Opens the window and returns when it closes.
 pub fn run(options: GuiOptions) -> anyhow::Result<()> {
@@ -66,9 +79,10 @@ pub fn run(options: GuiOptions) -> anyhow::Result<()> {
     let native = eframe::NativeOptions {
         // glow: light to build, and runs on software OpenGL where there is no GPU.
         renderer: eframe::Renderer::Glow,
-        viewport: egui::ViewportBuilder::default()
+        viewport: with_icon(egui::ViewportBuilder::default())
             .with_title("Plugback")
-            .with_app_id("plugback")
+            // The desktop file's name: the desktop matches the window to it (and its icon).
+            .with_app_id("org.plugback.Plugback")
             .with_inner_size(WINDOW_SIZE)
             .with_min_inner_size([760.0, 480.0]),
         ..Default::default()

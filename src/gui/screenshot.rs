@@ -163,7 +163,9 @@ impl Screenshot {
             return Ok(false);
         }
         if let Some(problem) = &state.phones.problem {
-            return Err(format!("the window could not watch the demo phones: {problem}"));
+            return Err(format!(
+                "the window could not watch the demo phones: {problem}"
+            ));
         }
         if !demo_phones_listed(state) && self.done.unplugged.is_none() {
             self.waiting_for = "the demo phones to be listed";
@@ -215,15 +217,20 @@ impl Screenshot {
         self.waiting_for = "the backup's files to be counted";
         match state.stats.get(&path) {
             Some(StatsState::Ready(_)) => Ok(true),
-            Some(StatsState::Failed(failure)) => {
-                Err(format!("the backup's files could not be counted: {}", failure.message))
-            }
+            Some(StatsState::Failed(failure)) => Err(format!(
+                "the backup's files could not be counted: {}",
+                failure.message
+            )),
             _ => Ok(false),
         }
     }
 
     /// Runs a Quick verify of the selected backup; true once it has finished.
-    fn quick_verify_done(&mut self, state: &mut AppState, jobs: &mut Vec<Job>) -> Result<bool, String> {
+    fn quick_verify_done(
+        &mut self,
+        state: &mut AppState,
+        jobs: &mut Vec<Job>,
+    ) -> Result<bool, String> {
         if !self.done.verify_started {
             let Some(job) = state.start_verify(Depth::Quick) else {
                 self.waiting_for = "another check to end";
@@ -238,9 +245,10 @@ impl Screenshot {
         };
         match state.verifications.get(&path).map(|v| &v.status) {
             Some(VerifyStatus::Done(_)) => Ok(true),
-            Some(VerifyStatus::Failed(failure)) => {
-                Err(format!("the Quick verify could not run: {}", failure.message))
-            }
+            Some(VerifyStatus::Failed(failure)) => Err(format!(
+                "the Quick verify could not run: {}",
+                failure.message
+            )),
             Some(VerifyStatus::Cancelled) => Err("the Quick verify was cancelled".to_owned()),
             _ => Ok(false),
         }
@@ -248,7 +256,11 @@ impl Screenshot {
 
     /// Opens the wizard for the demo iPhone (its newest backup suggested) and runs its
     /// checklist; true once the checks are done.
-    fn checklist_done(&mut self, state: &mut AppState, jobs: &mut Vec<Job>) -> Result<bool, String> {
+    fn checklist_done(
+        &mut self,
+        state: &mut AppState,
+        jobs: &mut Vec<Job>,
+    ) -> Result<bool, String> {
         let Some(iphone) = demo_iphone(state).map(|d| d.id.clone()) else {
             return Err("the demo iPhone is not listed".to_owned());
         };
@@ -269,13 +281,13 @@ impl Screenshot {
                 jobs.extend(state.restore_next(id));
                 Ok(false)
             }
-            (Step::Password, _) => {
-                Err("the wizard suggested an encrypted backup; the picture needs the plain one".to_owned())
-            }
+            (Step::Password, _) => Err(
+                "the wizard suggested an encrypted backup; the picture needs the plain one"
+                    .to_owned(),
+            ),
             // The watchdog view goes on from the checklist.
-            (Step::Checks, Checks::Done(_)) | (Step::Options | Step::Confirm | Step::Restore, _) => {
-                Ok(true)
-            }
+            (Step::Checks, Checks::Done(_))
+            | (Step::Options | Step::Confirm | Step::Restore, _) => Ok(true),
             _ => {
                 self.waiting_for = "the checklist to finish";
                 Ok(false)
@@ -304,7 +316,11 @@ impl Screenshot {
                 return Ok(false);
             }
             Step::Restore => {}
-            step => return Err(format!("the wizard went to {step:?} instead of the restore")),
+            step => {
+                return Err(format!(
+                    "the wizard went to {step:?} instead of the restore"
+                ));
+            }
         }
         let Some(run) = &flow.run else {
             return Err("the restore did not start".to_owned());
@@ -334,7 +350,11 @@ impl Screenshot {
 /// True once the overlay has all it shows: the watchdog's words, and the demo's replug
 /// button (offered once the pull is done).
 fn overlay_shown(state: &AppState, iphone: &str) -> Result<bool, String> {
-    let Some(run) = state.restores.for_device(iphone).and_then(|f| f.run.as_ref()) else {
+    let Some(run) = state
+        .restores
+        .for_device(iphone)
+        .and_then(|f| f.run.as_ref())
+    else {
         return Err("the restore is gone".to_owned());
     };
     if let Some(report) = &run.report {
@@ -355,19 +375,22 @@ fn overlay_shown(state: &AppState, iphone: &str) -> Result<bool, String> {
 
 /// The demo iPhone, as the window lists it.
 fn demo_iphone(state: &AppState) -> Option<&Device> {
-    state.phones.devices.iter().find(|d| d.platform == Platform::Ios)
+    state
+        .phones
+        .devices
+        .iter()
+        .find(|d| d.platform == Platform::Ios)
 }
 
 /// Whether every demo phone is listed and read (the Android one only when the demo has
 /// it: without adb it says why instead).
 fn demo_phones_listed(state: &AppState) -> bool {
-    let ready = |platform: Platform| {
-        state
-            .phones
-            .devices
-            .iter()
-            .any(|d| d.platform == platform && d.state == DeviceState::Ready && d.name.is_some())
-    };
+    let ready =
+        |platform: Platform| {
+            state.phones.devices.iter().any(|d| {
+                d.platform == platform && d.state == DeviceState::Ready && d.name.is_some()
+            })
+        };
     let android_expected = state
         .demo
         .as_ref()
@@ -392,7 +415,8 @@ fn iphone_backup(state: &AppState) -> Option<PathBuf> {
 /// so it adds nothing to the build, where `image` would pull its codecs' feature graph.
 fn save_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
     let [width, height] = image.size;
-    let cannot = |err: &dyn std::fmt::Display| format!("{} could not be written: {err}", path.display());
+    let cannot =
+        |err: &dyn std::fmt::Display| format!("{} could not be written: {err}", path.display());
     let (Ok(width), Ok(height)) = (u32::try_from(width), u32::try_from(height)) else {
         return Err("the window's picture is too large".to_owned());
     };

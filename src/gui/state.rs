@@ -9,28 +9,28 @@ pub use super::doctor::FirstRun;
 pub use super::health::{HealthChecks, PhoneSources};
 pub use super::logs::{Exported, LogLines, LogSummary, LogsView};
 pub use super::phones::{Pairing, Phones, SourceDown};
-pub use super::restore::{RestoreEvent, Restores};
 use super::restore::work::Effects;
-use plugback_core::jobs::report::JobError;
-use plugback_core::jobs::{JobEvent, JobReport, RestoreChoice};
-use plugback_core::preflight::Preflight;
-use std::sync::mpsc::Receiver;
+pub use super::restore::{RestoreEvent, Restores};
 use crate::demo::Simulate;
 use plugback_core::backup::summary::BackupStats;
 use plugback_core::backup::verify::{Depth, Severity, VerifyOptions, VerifyProgress, VerifyReport};
 use plugback_core::backup::{BackupError, BackupKind, BackupSummary};
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::health::HealthReport;
-use plugback_core::device::{Device, DeviceError};
-use plugback_core::diagnostics::DiagnosticsInputs;
-use plugback_core::doctor::DoctorReport;
 use plugback_core::device::ios::{PairOutcome, Usbmuxd};
 use plugback_core::device::snapshot::Sources;
 use plugback_core::device::watcher::WatchEvent;
+use plugback_core::device::{Device, DeviceError};
+use plugback_core::diagnostics::DiagnosticsInputs;
+use plugback_core::doctor::DoctorReport;
+use plugback_core::jobs::report::JobError;
+use plugback_core::jobs::{JobEvent, JobReport, RestoreChoice};
+use plugback_core::preflight::Preflight;
 use plugback_core::secret::Password;
 use plugback_core::settings::{Settings, Theme};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::Receiver;
 use zeroize::Zeroizing;
 
 /// Where the window looks for backups and phones, and keeps its settings.
@@ -51,6 +51,12 @@ pub struct AppConfig {
     /// Check this computer once at start (usbmuxd, adb, USB access) and say what is
     /// missing before a phone is plugged in.
     pub run_doctor: bool,
+    /// This program, offered with `--demo` while no phone is plugged in; `None` offers no
+    /// demo (in demo mode itself, and in tests that do not ask for it).
+    pub demo_program: Option<PathBuf>,
+    /// "Add folder…" opens the system's folder dialog (the typed path stays as the way
+    /// where there is none); off in tests, which have no desktop to show it.
+    pub native_dialogs: bool,
 }
 
 impl std::fmt::Debug for AppConfig {
@@ -64,6 +70,8 @@ impl std::fmt::Debug for AppConfig {
             .field("demo", &self.demo.is_some())
             .field("log_dir", &self.log_dir)
             .field("run_doctor", &self.run_doctor)
+            .field("demo_program", &self.demo_program)
+            .field("native_dialogs", &self.native_dialogs)
             .finish()
     }
 }
@@ -79,6 +87,8 @@ impl AppConfig {
             demo: None,
             log_dir: plugback_core::settings::data_dir().map(|d| d.join("logs")),
             run_doctor: true,
+            demo_program: std::env::current_exe().ok(),
+            native_dialogs: true,
         }
     }
 
@@ -92,6 +102,8 @@ impl AppConfig {
             demo: None,
             log_dir: None,
             run_doctor: false,
+            demo_program: None,
+            native_dialogs: false,
         }
     }
 }
@@ -256,6 +268,20 @@ pub enum Event {
     DiagnosticsExported(Result<Option<Exported>, Failure>),
     /// What the first-run check of this computer found.
     DoctorFinished(Result<Box<DoctorReport>, Failure>),
+    /// The folder picked in the dialog; None when the person closed it.
+    FolderPicked(Option<PathBuf>),
+    /// How opening the demo window went.
+    DemoOpened(Result<(), Failure>),
+    /// What a running test-restore reported.
+    TestRestoreUpdate {
+        run: u64,
+        update: super::test_restore::TestRestoreUpdate,
+    },
+    /// How a test-restore ended.
+    TestRestoreFinished {
+        run: u64,
+        result: Result<crate::test_restore::TestRestoreReport, Failure>,
+    },
     /// What a restore flow's job reported.
     Restore {
         flow: u64,
@@ -329,6 +355,19 @@ pub enum Job {
     },
     /// Check what this computer needs for phones (first run).
     RunDoctor,
+    /// Restore `path` into a simulated phone and compare what arrived, until `cancel`.
+    TestRestore {
+        run: u64,
+        path: PathBuf,
+        password: Option<Password>,
+        cancel: CancelToken,
+    },
+    /// Ask the person for a folder of backups in the system's folder dialog.
+    PickFolder,
+    /// Open a second window in demo mode: `program --demo`.
+    OpenDemo {
+        program: PathBuf,
+    },
     /// Open an encrypted backup with `password`, on this computer.
     CheckPassword {
         flow: u64,
@@ -422,6 +461,12 @@ impl Job {
             },
             Job::ExportDiagnostics { .. } => Event::DiagnosticsExported(Err(failure)),
             Job::RunDoctor => Event::DoctorFinished(Err(failure)),
+            Job::OpenDemo { .. } => Event::DemoOpened(Err(failure)),
+            Job::PickFolder => Event::FolderPicked(None),
+            Job::TestRestore { run, .. } => Event::TestRestoreFinished {
+                run: *run,
+                result: Err(failure),
+            },
             Job::CheckPassword { flow, run, .. } => Event::Restore {
                 flow: *flow,
                 event: RestoreEvent::PasswordChecked {
@@ -438,7 +483,8 @@ impl Job {
                             id: "checks-ran",
                             status: plugback_core::preflight::Status::Block,
                             message: failure.message,
-                            fix: "Press Check again. If it keeps happening, restart Plugback.".to_owned(),
+                            fix: "Press Check again. If it keeps happening, restart Plugback."
+                                .to_owned(),
                         }],
                     }),
                 },
@@ -569,17 +615,29 @@ pub struct AppState {
 
     pub selected: Option<PathBuf>,
     pub stats: HashMap<PathBuf, StatsState>,
+    /// Backups whose counts (the table's Size) are still to be taken, one at a time in the
+    /// background after a scan; the selected backup's go first.
+    stats_queue: VecDeque<PathBuf>,
+    /// The queued count under way, if any.
+    stats_in_flight: Option<PathBuf>,
+    /// The backups table's order and filter.
+    pub backup_table: super::backup_table::TableView,
     pub verifications: HashMap<PathBuf, Verification>,
     next_run: u64,
     /// What the person typed in the password field; wiped on drop and on a new selection.
     pub password: Zeroizing<String>,
 
     pub folder_form_open: bool,
+    native_dialogs: bool,
+    /// The system's folder dialog is open.
+    pub folder_picking: bool,
     pub folder_input: String,
     pub folder_note: Option<FolderNote>,
 
     /// The error explainer's search, while it is open.
     pub explainer: Option<String>,
+    /// Whether the About box is open.
+    pub about_open: bool,
 
     pub settings_window: Option<SettingsWindow>,
     /// One write of the settings file at a time (a save or an added folder), so that an
@@ -597,6 +655,8 @@ pub struct AppState {
     usbmuxd: Option<Usbmuxd>,
     /// Demo mode, when the window runs it.
     pub demo: Option<DemoState>,
+    /// "Try the demo" while no phone is plugged in, outside demo mode.
+    pub demo_offer: Option<super::demo_offer::DemoOffer>,
     /// The phone services the window watches, which connection checks talk to.
     pub(super) health_sources: Option<Sources>,
     /// Connection checks started from phones' cards.
@@ -609,6 +669,8 @@ pub struct AppState {
     pub restores: Restores,
     /// The file browser of the selected backup, once the person opened it.
     pub files: Option<super::files::FileBrowser>,
+    /// Test-restores into a simulated phone, started from a backup's details.
+    pub test_restores: super::test_restore::TestRestores,
 }
 
 impl AppState {
@@ -630,11 +692,17 @@ impl AppState {
             scan_problem: None,
             selected: None,
             stats: HashMap::new(),
+            stats_queue: VecDeque::new(),
+            stats_in_flight: None,
+            backup_table: Default::default(),
             verifications: HashMap::new(),
             next_run: 0,
             password: Zeroizing::new(String::new()),
             folder_form_open: false,
+            native_dialogs: config.native_dialogs,
+            folder_picking: false,
             explainer: None,
+            about_open: false,
             settings_window: None,
             settings_write_in_flight: false,
             settings_save_again: false,
@@ -652,12 +720,18 @@ impl AppState {
                 .and_then(|sources| sources.usbmuxd.as_ref().ok())
                 .cloned(),
             demo: config.demo.as_ref().map(DemoState::new),
+            demo_offer: config
+                .demo_program
+                .clone()
+                .filter(|_| config.demo.is_none())
+                .map(super::demo_offer::DemoOffer::new),
             health_sources: config.phones.clone(),
             health: HealthChecks::default(),
             logs: LogsView::new(config.log_dir.clone()),
             first_run: FirstRun::default(),
             restores: Restores::default(),
             files: None,
+            test_restores: Default::default(),
         };
         let mut jobs = if has_settings_file {
             vec![Job::LoadSettings]
@@ -712,24 +786,31 @@ impl AppState {
                 self.backups = backups;
                 self.unreadable = unreadable;
                 self.scan_problem = problem;
-                // The backups may have changed on disk: counts are taken again when shown.
+                // The backups may have changed on disk: counts are taken again.
                 self.stats.clear();
-                match self.selected.clone() {
+                self.stats_in_flight = None;
+                let mut jobs = match self.selected.clone() {
                     Some(path) if self.backup(&path).is_some() => self.request_stats(&path),
                     Some(_) => {
                         self.clear_selection();
                         Vec::new()
                     }
                     None => Vec::new(),
-                }
+                };
+                self.stats_queue = self.backups.iter().map(|b| b.path.clone()).collect();
+                jobs.extend(self.next_queued_stats());
+                jobs
             }
             Event::StatsReady { path, result } => {
                 let state = match result {
                     Ok(stats) => StatsState::Ready(stats),
                     Err(failure) => StatsState::Failed(failure),
                 };
+                if self.stats_in_flight.as_ref() == Some(&path) {
+                    self.stats_in_flight = None;
+                }
                 self.stats.insert(path, state);
-                Vec::new()
+                self.next_queued_stats()
             }
             Event::VerifyProgress { run, progress } => {
                 if let Some(VerifyStatus::Running { progress: p, .. }) =
@@ -793,6 +874,30 @@ impl AppState {
             }
             Event::DoctorFinished(result) => {
                 self.first_run.finished(result);
+                Vec::new()
+            }
+            Event::TestRestoreUpdate { run, update } => {
+                self.test_restores.update(run, update);
+                Vec::new()
+            }
+            Event::TestRestoreFinished { run, result } => {
+                self.test_restores.finished(run, result);
+                Vec::new()
+            }
+            Event::FolderPicked(picked) => {
+                self.folder_picking = false;
+                match picked {
+                    Some(path) => {
+                        self.folder_input = path.display().to_string();
+                        self.add_folder()
+                    }
+                    None => Vec::new(),
+                }
+            }
+            Event::DemoOpened(result) => {
+                if let Some(offer) = &mut self.demo_offer {
+                    offer.opened(result);
+                }
                 Vec::new()
             }
             Event::Restore { flow, event } => {
@@ -860,6 +965,22 @@ impl AppState {
         }]
     }
 
+    /// The next queued count, unless one is under way: one at a time, so counting every
+    /// backup never competes with what the person is doing for the disk.
+    fn next_queued_stats(&mut self) -> Vec<Job> {
+        if self.stats_in_flight.is_some() {
+            return Vec::new();
+        }
+        while let Some(path) = self.stats_queue.pop_front() {
+            let jobs = self.request_stats(&path);
+            if !jobs.is_empty() {
+                self.stats_in_flight = Some(path);
+                return jobs;
+            }
+        }
+        Vec::new()
+    }
+
     /// The check under way, on whichever backup.
     pub fn running_verification(&self) -> Option<(&Path, &Verification)> {
         self.verifications
@@ -896,6 +1017,14 @@ impl AppState {
         Some(Job::Verify { run, path, options })
     }
 
+    /// Test-restores the selected backup (with the password typed for it, if any); None
+    /// while another test-restore runs.
+    pub fn start_test_restore(&mut self) -> Option<Job> {
+        let path = self.selected_backup()?.path.clone();
+        let password = (!self.password.is_empty()).then(|| Password::new(self.password.as_str()));
+        self.test_restores.start(&path, password)
+    }
+
     /// Asks the running check to stop; it reports back as cancelled.
     pub fn cancel_verify(&mut self) {
         for v in self.verifications.values() {
@@ -909,11 +1038,18 @@ impl AppState {
         self.verifications.values_mut().find(|v| v.run == run)
     }
 
-    pub fn open_folder_form(&mut self) {
+    /// "Add folder…": the field to type a path in, and the system's folder dialog where
+    /// there is one.
+    pub fn open_folder_form(&mut self) -> Vec<Job> {
         self.folder_form_open = true;
         if !matches!(self.folder_note, Some(FolderNote::Adding(_))) {
             self.folder_note = None;
         }
+        if !self.native_dialogs || self.folder_picking {
+            return Vec::new();
+        }
+        self.folder_picking = true;
+        vec![Job::PickFolder]
     }
 
     /// Adds the folder typed in the field (checked and saved in the background).
@@ -1213,6 +1349,8 @@ mod tests {
             phones: None,
             log_dir: None,
             run_doctor: false,
+            demo_program: None,
+            native_dialogs: false,
             demo: None,
         };
         let (mut state, jobs) = AppState::new(&config);
@@ -1273,21 +1411,65 @@ mod tests {
     }
 
     #[test]
+    fn after_a_scan_every_backup_is_counted_one_at_a_time() {
+        let (mut state, _) = AppState::new(&AppConfig::only(vec!["/b".into()]));
+        let generation = state.scan_generation;
+        let jobs = state.apply(Event::ScanFinished {
+            generation,
+            searched: Vec::new(),
+            backups: vec![
+                summary("/b/one", 30),
+                summary("/b/two", 20),
+                summary("/b/three", 10),
+            ],
+            unreadable: Vec::new(),
+            problem: None,
+        });
+        let counted = |jobs: &[Job]| match jobs {
+            [Job::Stats { path, .. }] => path.clone(),
+            other => panic!("one count at a time: {other:?}"),
+        };
+        assert_eq!(counted(&jobs), Path::new("/b/one"));
+        // The person picks the third meanwhile: counted at once, and not again later.
+        assert_eq!(
+            counted(&state.select(Path::new("/b/three"))),
+            Path::new("/b/three")
+        );
+        let ready = |path: &str| Event::StatsReady {
+            path: PathBuf::from(path),
+            result: Ok(BackupStats::default()),
+        };
+        assert!(
+            state.apply(ready("/b/three")).is_empty(),
+            "/b/one is still under way"
+        );
+        assert_eq!(counted(&state.apply(ready("/b/one"))), Path::new("/b/two"));
+        assert!(state.apply(ready("/b/two")).is_empty());
+        assert!(
+            state
+                .stats
+                .values()
+                .all(|s| matches!(s, StatsState::Ready(_)))
+        );
+    }
+
+    #[test]
     fn selecting_counts_files_once_and_wipes_the_password() {
         let mut state = fresh();
-        let jobs = state.select(Path::new("/b/one"));
+        // The scan's background counting took the first backup; the selected one jumps
+        // the queue.
+        let jobs = state.select(Path::new("/b/two"));
         assert!(
-            matches!(jobs.as_slice(), [Job::Stats { path, .. }] if path == Path::new("/b/one"))
+            matches!(jobs.as_slice(), [Job::Stats { path, .. }] if path == Path::new("/b/two"))
         );
         assert_eq!(
-            state.stats.get(Path::new("/b/one")),
+            state.stats.get(Path::new("/b/two")),
             Some(&StatsState::Counting)
         );
         state.password.push_str("secret");
-        assert!(state.select(Path::new("/b/two")).len() == 1);
-        assert!(state.password.is_empty());
-        // Back to the first: its count is under way already, no second job.
+        // The first: its count is under way already, no second job.
         assert!(state.select(Path::new("/b/one")).is_empty());
+        assert!(state.password.is_empty());
         // Unknown paths select nothing.
         assert!(state.select(Path::new("/elsewhere")).is_empty());
         assert_eq!(state.selected.as_deref(), Some(Path::new("/b/one")));
@@ -1459,6 +1641,8 @@ mod tests {
             phones: None,
             log_dir: None,
             run_doctor: false,
+            demo_program: None,
+            native_dialogs: false,
             demo: None,
         };
         let (mut state, _) = AppState::new(&config);
@@ -1589,6 +1773,8 @@ mod tests {
             phones: None,
             log_dir: None,
             run_doctor: false,
+            demo_program: None,
+            native_dialogs: false,
             demo: None,
         };
         let (mut state, _) = AppState::new(&config);

@@ -10,25 +10,25 @@ use super::restore::work;
 use super::state::{
     Event, Failure, FolderAdded, Job, LoadedSettings, RestoreEvent, SearchedFolder, Unreadable,
 };
-use plugback_core::jobs::{JobEvent, PresenceBoard, sleep_watch};
-use plugback_core::device::{Device, DeviceError};
-use plugback_core::diagnostics::{self, DiagnosticsInputs};
-use plugback_core::doctor;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 use eframe::egui;
-use plugback_core::backup::{catalog, listing};
 use plugback_core::backup::verify::{self, ProgressReporter, VerifyOptions, VerifyProgress};
+use plugback_core::backup::{catalog, listing};
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::ios::{self, Usbmuxd};
 use plugback_core::device::snapshot::Sources;
 use plugback_core::device::watcher::WatcherThread;
+use plugback_core::device::{Device, DeviceError};
+use plugback_core::diagnostics::{self, DiagnosticsInputs};
+use plugback_core::doctor;
+use plugback_core::jobs::{JobEvent, PresenceBoard, sleep_watch};
 use plugback_core::settings::{Settings, SettingsError};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
+use std::time::Instant;
 
 /// How long the phone thread waits for the watcher before it looks at its stop flag.
 const PHONE_POLL: Duration = Duration::from_millis(200);
@@ -114,7 +114,9 @@ impl Worker {
             Job::ListLogs { .. } | Job::ReadLog { .. } => "plugback-logs",
             Job::ExportDiagnostics { .. } => "plugback-diagnostics",
             Job::RunDoctor => "plugback-doctor",
-            Job::Simulate { .. } => "plugback-demo",
+            Job::Simulate { .. } | Job::OpenDemo { .. } => "plugback-demo",
+            Job::TestRestore { .. } => "plugback-test-restore",
+            Job::PickFolder => "plugback-dialog",
             Job::ListFiles { .. } => "plugback-files",
             Job::CheckPassword { .. } | Job::Preflight { .. } | Job::ReadSelection { .. } => {
                 "plugback-restore-check"
@@ -195,12 +197,7 @@ struct RestoreShared {
     log_dir: Option<PathBuf>,
 }
 
-fn run_job(
-    job: Job,
-    notifier: &Notifier,
-    settings_path: Option<&Path>,
-    restores: &RestoreShared,
-) {
+fn run_job(job: Job, notifier: &Notifier, settings_path: Option<&Path>, restores: &RestoreShared) {
     let on_panic = job.failed(Failure::new(
         "Plugback stopped this task unexpectedly. Nothing was changed. Please try again, and report it if it happens again.",
     ));
@@ -237,6 +234,14 @@ fn run_job(
         Job::ExportDiagnostics { out, inputs } => {
             Event::DiagnosticsExported(export_diagnostics(out, inputs))
         }
+        Job::TestRestore {
+            run,
+            path,
+            password,
+            cancel,
+        } => test_restore(run, &path, password.as_ref(), &cancel, notifier),
+        Job::PickFolder => Event::FolderPicked(pick_folder()),
+        Job::OpenDemo { program } => Event::DemoOpened(super::demo_offer::open(&program)),
         Job::RunDoctor => Event::DoctorFinished(Ok(Box::new(doctor::run(
             &doctor::DoctorEnv::from_system(),
             &CancelToken::new(),
@@ -352,6 +357,33 @@ fn run_verify(run: u64, path: &Path, options: &VerifyOptions, notifier: &Notifie
     }
 }
 
+/// Restores `path` into a simulated phone, reporting its phases and progress.
+fn test_restore(
+    run: u64,
+    path: &Path,
+    password: Option<&plugback_core::secret::Password>,
+    cancel: &CancelToken,
+    notifier: &Notifier,
+) -> Event {
+    use super::test_restore::TestRestoreUpdate;
+    use plugback_core::restore::{RestoreEvent as Reported, Sink};
+    let updates = notifier.clone();
+    // The restore engine paces its progress reports (every 100 ms at most).
+    let sink = Sink::new(move |event| {
+        let update = match event {
+            Reported::Phase { phase } => TestRestoreUpdate::Phase(phase),
+            Reported::Progress(progress) => TestRestoreUpdate::Progress(progress),
+            Reported::Note { .. } => return,
+        };
+        updates.send(Event::TestRestoreUpdate { run, update });
+    });
+    let result = crate::test_restore::run(path, password, &sink, cancel).map_err(|err| Failure {
+        code: plugback_core::explain::explain(&err.code()).map(|entry| entry.code),
+        message: err.to_string(),
+    });
+    Event::TestRestoreFinished { run, result }
+}
+
 /// Writes `settings` to `path`; the state only asks when the file may be written.
 fn save_settings(settings: &Settings, path: Option<&Path>) -> Result<(), Failure> {
     let Some(path) = path else {
@@ -420,12 +452,8 @@ fn check_health(sources: Sources, device: Device, cancel: &CancelToken) -> Event
                 std::thread::sleep(Duration::from_millis(100));
             }
         });
-        let result = plugback_core::device::health::check(
-            sources,
-            device,
-            &health::check_options(),
-            cancel,
-        );
+        let result =
+            plugback_core::device::health::check(sources, device, &health::check_options(), cancel);
         finished.cancel();
         result
     });
@@ -438,6 +466,20 @@ fn check_health(sources: Sources, device: Device, cancel: &CancelToken) -> Event
         Err(err) => Err(Failure::from(&err)),
     };
     Event::HealthChecked { id, result }
+}
+
+/// The folder the person picks in the system's dialog; None when closed, or when there
+/// is no dialog to show (then the typed path is the way).
+fn pick_folder() -> Option<PathBuf> {
+    let dialog = rfd::AsyncFileDialog::new()
+        .set_title("Add a folder of backups")
+        .pick_folder();
+    // The async dialog on this job's own thread, as for Export diagnostics.
+    let picked = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .ok()?
+        .block_on(dialog)?;
+    Some(picked.path().to_path_buf())
 }
 
 /// Writes the diagnostics zip to `out`, or where the person picks in the system's save
@@ -486,7 +528,9 @@ fn export_diagnostics(
 /// The jobs of a restore flow; each ends with one event for its flow.
 fn run_restore_job(job: Job, notifier: &Notifier, shared: &RestoreShared) -> Event {
     let no_phones = || {
-        Failure::new("Plugback is not looking for phones, so it cannot restore to one. Open Plugback again.")
+        Failure::new(
+            "Plugback is not looking for phones, so it cannot restore to one. Open Plugback again.",
+        )
     };
     let (flow, event) = match job {
         Job::CheckPassword {
@@ -513,7 +557,9 @@ fn run_restore_job(job: Job, notifier: &Notifier, shared: &RestoreShared) -> Eve
                 flow,
                 RestoreEvent::ChecksDone {
                     run,
-                    preflight: Box::new(work::preflight(&choice, &device, sources, effects, &cancel)),
+                    preflight: Box::new(work::preflight(
+                        &choice, &device, sources, effects, &cancel,
+                    )),
                 },
             ),
             None => {
@@ -528,9 +574,10 @@ fn run_restore_job(job: Job, notifier: &Notifier, shared: &RestoreShared) -> Eve
                 .failed(no_phones());
             }
         },
-        Job::ReadSelection { flow, path } => {
-            (flow, RestoreEvent::SelectionRead(work::read_selection(&path)))
-        }
+        Job::ReadSelection { flow, path } => (
+            flow,
+            RestoreEvent::SelectionRead(work::read_selection(&path)),
+        ),
         Job::Restore {
             flow,
             job_id,

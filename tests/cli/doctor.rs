@@ -338,3 +338,25 @@ fn diagnostics_are_one_redacted_zip_with_the_logs_and_the_doctors_report() {
         "{doc:#}"
     );
 }
+
+/// The udev rules the package installs are the ones doctor looks for: with only that file
+/// in a rule folder, both rule checks pass.
+#[test]
+fn doctor_recognises_the_udev_rules_plugback_installs() {
+    use plugback_core::doctor::udev;
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/linux/70-plugback.rules");
+    let text = std::fs::read_to_string(&shipped).expect("the packaged rules");
+    assert!(udev::is_iphone_rule(&text), "an iPhone rule");
+    assert!(
+        udev::is_android_access_rule(&text),
+        "an Android access rule"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&shipped, dir.path().join("70-plugback.rules")).unwrap();
+    let checks = udev::check(&[dir.path().to_path_buf()]);
+    assert_eq!(checks.len(), 2);
+    for check in &checks {
+        assert!(check.finding().is_none(), "{check:?}");
+    }
+}

@@ -773,7 +773,7 @@ pub const CATALOG: &[Explanation] = &[
         "doctor-udev-rules-missing",
         "Linux has no rules for phones",
         "udev rules tell Linux what to do when a device is plugged in. Without the rule for iPhones usbmuxd does not start by itself; without a rule for Android phones your account may not open them, and adb lists them as \"no permissions\".",
-        "For iPhones install usbmuxd (sudo apt install usbmuxd), which brings its rule. For Android phones install sudo apt install android-sdk-platform-tools-common, or your distribution's android-udev-rules package. Then unplug the phone and plug it in again.",
+        "For iPhones install usbmuxd (sudo apt install usbmuxd), which brings its rule. For Android phones install Plugback's package, which brings its own rules (70-plugback.rules), or sudo apt install android-sdk-platform-tools-common, or your distribution's android-udev-rules package. Then unplug the phone and plug it in again.",
     ),
     entry(
         "doctor-no-usb-access",

@@ -204,9 +204,8 @@ impl Flow {
     pub fn check_password(&mut self, run: u64) -> Option<Job> {
         let backup = self.backup.as_ref()?;
         if self.password.is_empty() {
-            self.password_check = PasswordCheck::Refused(Failure::new(
-                "Type the backup's password first.",
-            ));
+            self.password_check =
+                PasswordCheck::Refused(Failure::new("Type the backup's password first."));
             return None;
         }
         self.password_check = PasswordCheck::Checking { run };

@@ -83,7 +83,9 @@ impl Restores {
     pub fn open_for_backup(&mut self, backup: &BackupSummary, phones: &[Device]) {
         let fitting: Vec<&Device> = phones
             .iter()
-            .filter(|d| (d.platform == plugback_core::device::Platform::Ios) == backup.kind.is_ios())
+            .filter(|d| {
+                (d.platform == plugback_core::device::Platform::Ios) == backup.kind.is_ios()
+            })
             .collect();
         let busy: Vec<String> = self
             .flows

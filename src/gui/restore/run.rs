@@ -111,7 +111,11 @@ impl Run {
             JobEvent::Finished { report } => {
                 self.lost = None;
                 self.question = None;
-                self.phase = if report.ok { Phase::Done } else { Phase::Failed };
+                self.phase = if report.ok {
+                    Phase::Done
+                } else {
+                    Phase::Failed
+                };
                 self.report = Some(report);
             }
         }
@@ -152,7 +156,10 @@ impl Run {
         };
         ratio(p.bytes_done, p.bytes_total)
             .or_else(|| ratio(p.files_done, p.files_total))
-            .or_else(|| p.phone_percent.map(|pct| (pct / 100.0).clamp(0.0, 1.0) as f32))
+            .or_else(|| {
+                p.phone_percent
+                    .map(|pct| (pct / 100.0).clamp(0.0, 1.0) as f32)
+            })
     }
 }
 

@@ -6,13 +6,13 @@ use plugback_core::backup::verify::{self, ProblemCode, ProgressReporter, VerifyO
 use plugback_core::cancel::CancelToken;
 use plugback_core::device::Device;
 use plugback_core::device::snapshot::Sources;
+use plugback_core::jobs::awake::AwakeGuard;
 use plugback_core::jobs::report::JobError;
 use plugback_core::jobs::restore_job::{self, RestoreRequest};
 use plugback_core::jobs::{
     DesktopNotifier, JobContext, JobEvent, JobReport, KeepAwake, Notifier, PresenceBoard,
     RestoreChoice, Silent, SystemAwake,
 };
-use plugback_core::jobs::awake::AwakeGuard;
 use plugback_core::preflight::Preflight;
 use plugback_core::restore::android::{AppPlan, FilePlan};
 use plugback_core::secret::Password;
@@ -69,10 +69,12 @@ pub fn check_password(path: &Path, password: Password) -> Result<(), Failure> {
     let options = VerifyOptions::quick().with_password(Some(password));
     let report = verify::verify(path, &options, &ProgressReporter::silent())
         .map_err(|err| Failure::from(&err))?;
-    let refused = report
-        .problems
-        .iter()
-        .find(|p| matches!(p.code, ProblemCode::WrongPassword | ProblemCode::PasswordRequired));
+    let refused = report.problems.iter().find(|p| {
+        matches!(
+            p.code,
+            ProblemCode::WrongPassword | ProblemCode::PasswordRequired
+        )
+    });
     match refused {
         Some(problem) => Err(Failure {
             code: Some(problem.code.as_str()),
@@ -226,6 +228,9 @@ mod tests {
         cancel.cancel();
         assert!(!wait_for_answer(&answers, &cancel), "cancelled: no");
         drop(tx);
-        assert!(!wait_for_answer(&answers, &CancelToken::new()), "window gone: no");
+        assert!(
+            !wait_for_answer(&answers, &CancelToken::new()),
+            "window gone: no"
+        );
     }
 }

@@ -3,12 +3,51 @@
 
 use crate::demo::Simulate;
 use crate::gui::demo::{DemoState, SimulateOutcome};
+use crate::gui::demo_offer::{DemoLaunch, DemoOffer};
 use crate::gui::state::{AppState, Job};
 use eframe::egui;
 
 /// What the strip says, before the sample password's hint.
 pub const DEMO_NOTICE: &str =
     "Demo mode: these phones and backups are simulated; nothing on this computer is changed.";
+
+/// The button that opens the demo.
+pub const TRY_THE_DEMO: &str = "Try the demo";
+
+/// Outside demo mode, while no phone is plugged in: how to try Plugback without one.
+/// Returns the job a click asked for.
+pub fn offer(ui: &mut egui::Ui, offer: &mut DemoOffer) -> Option<Job> {
+    ui.add_space(8.0);
+    ui.add(
+        egui::Label::new(
+            "No phone at hand? The demo opens a second window with a simulated iPhone and \
+             Android phone and sample backups, so you can try every step, unplugging \
+             included. Nothing on this computer is changed.",
+        )
+        .wrap(),
+    );
+    let opening = offer.status == DemoLaunch::Opening;
+    let clicked = ui
+        .add_enabled(!opening, egui::Button::new(TRY_THE_DEMO))
+        .on_hover_text("Opens Plugback in demo mode (plugback --demo)")
+        .clicked();
+    match &offer.status {
+        DemoLaunch::Offered => {}
+        DemoLaunch::Opening => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Opening the demo…");
+            });
+        }
+        DemoLaunch::Opened => {
+            ui.label("The demo is open in its own window.");
+        }
+        DemoLaunch::Failed(why) => {
+            ui.colored_label(ui.visuals().warn_fg_color, why);
+        }
+    }
+    if clicked { offer.request() } else { None }
+}
 
 /// The one-line strip at the top in demo mode, the missing-Android sentence when there is
 /// one, and a replug for each phone the demo unplugged (it has left the phones list).

@@ -1,4 +1,5 @@
-//! The selected backup: who it belongs to, where it is, what it holds, and its check.
+//! The selected backup: who it belongs to, where it is, what it holds, its check and its
+//! test-restore.
 
 use super::backups::{device_label, os_label};
 use crate::gui::format;
@@ -25,6 +26,8 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, jobs: &mut Vec<Job>) {
             super::files::show(ui, state, &backup, jobs);
             ui.separator();
             super::verify::show(ui, state, &backup, jobs);
+            ui.separator();
+            super::test_restore::show(ui, state, &backup, jobs);
         });
 }
 

@@ -2,6 +2,7 @@
 //! do next, and a plain note for a phone service that does not answer.
 
 use crate::gui::demo::DemoState;
+use crate::gui::demo_offer::DemoOffer;
 use crate::gui::health::HealthChecks;
 use crate::gui::state::{AppState, Job, Pairing, Phones, Restores, SourceDown};
 use crate::gui::{format, views};
@@ -24,7 +25,7 @@ enum CardAction {
     CancelPairing(String),
     Health(views::health::Action),
     Restore(String),
-    /// Demo mode's simulated unplug or replug.
+    /// Demo mode's simulated unplug or replug, or opening the demo.
     Demo(Job),
 }
 
@@ -36,6 +37,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, jobs: &mut Vec<Job>) {
         &state.health,
         &state.restores,
         state.demo.as_mut(),
+        state.demo_offer.as_mut(),
         &mut actions,
     );
     for action in actions {
@@ -55,6 +57,7 @@ fn cards(
     health: &HealthChecks,
     restores: &Restores,
     mut demo: Option<&mut DemoState>,
+    demo_offer: Option<&mut DemoOffer>,
     actions: &mut Vec<CardAction>,
 ) {
     ui.heading("Phones");
@@ -71,6 +74,9 @@ fn cards(
             if phones.is_empty() {
                 ui.add_space(8.0);
                 ui.add(egui::Label::new(NO_PHONE).wrap());
+                if let Some(offer) = demo_offer {
+                    actions.extend(views::demo::offer(ui, offer).map(CardAction::Demo));
+                }
             }
             for device in &phones.devices {
                 card(ui, &format!("Phone: {}", title(device)), &device.id, |ui| {

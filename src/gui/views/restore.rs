@@ -115,17 +115,25 @@ fn steps_line(ui: &mut egui::Ui, flow: &Flow) {
         .filter(|(step, _)| *step != Step::Password || flow.needs_password())
         .collect();
     if let Some(index) = steps.iter().position(|(step, _)| *step == flow.step) {
-        ui.label(egui::RichText::new(format!(
-            "Step {} of {}: {}",
-            index + 1,
-            steps.len(),
-            steps[index].1
-        ))
-        .strong());
+        ui.label(
+            egui::RichText::new(format!(
+                "Step {} of {}: {}",
+                index + 1,
+                steps.len(),
+                steps[index].1
+            ))
+            .strong(),
+        );
     }
 }
 
-fn nav(ui: &mut egui::Ui, next: Option<&str>, blocked: Option<&str>, back: bool, act: &mut impl FnMut(Action)) {
+fn nav(
+    ui: &mut egui::Ui,
+    next: Option<&str>,
+    blocked: Option<&str>,
+    back: bool,
+    act: &mut impl FnMut(Action),
+) {
     ui.add_space(8.0);
     if let Some(why) = blocked {
         ui.label(why);
@@ -135,7 +143,9 @@ fn nav(ui: &mut egui::Ui, next: Option<&str>, blocked: Option<&str>, back: bool,
             act(Action::Back);
         }
         if let Some(next) = next
-            && ui.add_enabled(blocked.is_none(), egui::Button::new(next)).clicked()
+            && ui
+                .add_enabled(blocked.is_none(), egui::Button::new(next))
+                .clicked()
         {
             act(Action::Next);
         }
@@ -193,7 +203,11 @@ fn choose(
                     "{} · {}{}",
                     backup.device_name.as_deref().unwrap_or("Unnamed phone"),
                     format::local_date(backup.date_unix),
-                    if backup.encrypted { " · encrypted" } else { "" }
+                    if backup.encrypted {
+                        " · encrypted"
+                    } else {
+                        ""
+                    }
                 );
                 if suggested.as_ref() == Some(&backup.path) {
                     label.push_str(" · most recent of this phone");
@@ -415,7 +429,11 @@ fn progress(ui: &mut egui::Ui, flow: &Flow, run: &Run, act: &mut impl FnMut(Acti
     };
     ui.add(bar);
     let bytes = match p.bytes_total {
-        Some(total) => format!("{} of {}", format::bytes(p.bytes_done), format::bytes(total)),
+        Some(total) => format!(
+            "{} of {}",
+            format::bytes(p.bytes_done),
+            format::bytes(total)
+        ),
         None => format!("{} sent", format::bytes(p.bytes_done)),
     };
     let files = match p.files_total {
@@ -439,7 +457,14 @@ fn progress(ui: &mut egui::Ui, flow: &Flow, run: &Run, act: &mut impl FnMut(Acti
     ui.add_space(6.0);
     let cancelling = run.cancel.is_cancelled();
     if ui
-        .add_enabled(!cancelling, egui::Button::new(if cancelling { "Stopping…" } else { "Cancel restore" }))
+        .add_enabled(
+            !cancelling,
+            egui::Button::new(if cancelling {
+                "Stopping…"
+            } else {
+                "Cancel restore"
+            }),
+        )
         .clicked()
     {
         act(Action::CancelRestore);
@@ -488,21 +513,29 @@ fn done(
                 ui.label(format!("The phone was disconnected; the restore carried on {resumes} time(s) and then finished."));
             }
         }
-        if flow.device.as_ref().is_some_and(|d| d.platform == Platform::Ios) && flow.options.reboot {
+        if flow
+            .device
+            .as_ref()
+            .is_some_and(|d| d.platform == Platform::Ios)
+            && flow.options.reboot
+        {
             ui.label("The iPhone now restarts to put everything in place. Leave it plugged in until it shows its lock screen.");
         } else {
             ui.label("You can unplug the phone now.");
         }
     } else if let Some(error) = &report.error {
-        let incomplete = error.code == "restore-incomplete" || error.code.starts_with("android-install");
-        ui.label(egui::RichText::new(if error.code == "cancelled" {
-            "Restore cancelled"
-        } else if incomplete {
-            "Restored, except some items"
-        } else {
-            "The restore did not finish"
-        })
-        .strong());
+        let incomplete =
+            error.code == "restore-incomplete" || error.code.starts_with("android-install");
+        ui.label(
+            egui::RichText::new(if error.code == "cancelled" {
+                "Restore cancelled"
+            } else if incomplete {
+                "Restored, except some items"
+            } else {
+                "The restore did not finish"
+            })
+            .strong(),
+        );
         ui.label(&error.message);
         if let Some(fix) = &error.fix {
             ui.label(format!("What to do: {fix}"));

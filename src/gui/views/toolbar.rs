@@ -1,5 +1,5 @@
-//! The bar along the top: rescan, add a folder, explain an error, settings, and what
-//! Plugback is doing.
+//! The bar along the top: rescan, add a folder, explain an error, logs, settings, about,
+//! and what Plugback is doing.
 
 use crate::gui::state::{AppState, FolderNote, Job, ScanState};
 use eframe::egui;
@@ -20,7 +20,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, jobs: &mut Vec<Job>) {
             .on_hover_text("Search another folder for backups")
             .clicked()
         {
-            state.open_folder_form();
+            jobs.extend(state.open_folder_form());
         }
         if ui
             .button("Explain an error…")
@@ -43,6 +43,13 @@ pub fn show(ui: &mut egui::Ui, state: &mut AppState, jobs: &mut Vec<Job>) {
             .clicked()
         {
             state.open_settings();
+        }
+        if ui
+            .button("About")
+            .on_hover_text("Plugback's version, for a report of a problem")
+            .clicked()
+        {
+            state.about_open = true;
         }
         match state.scan {
             ScanState::LoadingSettings => {
@@ -88,6 +95,9 @@ fn folder_form(ui: &mut egui::Ui, state: &mut AppState, jobs: &mut Vec<Job>) {
         }
         if busy {
             ui.label("Checking the folder…");
+        }
+        if state.folder_picking {
+            ui.label("Choose the folder in the window that opened, or type its path here.");
         }
     });
     if let Some(reason) = state.folders_not_remembered_reason() {

@@ -227,7 +227,7 @@ fn problem_group(ui: &mut egui::Ui, code: ProblemCode, problems: &[&Problem]) {
     });
 }
 
-fn explanation(ui: &mut egui::Ui, e: &Explanation) {
+pub(super) fn explanation(ui: &mut egui::Ui, e: &Explanation) {
     ui.add(egui::Label::new(e.what_happened).wrap());
     ui.add(egui::Label::new(egui::RichText::new(format!("What to do: {}", e.what_to_do))).wrap());
 }

@@ -51,7 +51,13 @@ pub fn show(ctx: &egui::Context, state: &mut AppState, jobs: &mut Vec<Job>) {
                     ui.label("Waiting for the phone…");
                 });
                 if let Some(device) = &flow.device {
-                    super::demo::replug_control(ui, state.demo.as_mut(), &device.id, &phone, &mut demo_jobs);
+                    super::demo::replug_control(
+                        ui,
+                        state.demo.as_mut(),
+                        &device.id,
+                        &phone,
+                        &mut demo_jobs,
+                    );
                 }
                 if ui.button("Stop the restore").clicked() {
                     answers.push(Answer::Stop(id));

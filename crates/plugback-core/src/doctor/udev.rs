@@ -158,7 +158,8 @@ pub fn check(dirs: &[PathBuf]) -> Vec<Check> {
                     Severity::Warning,
                     "no udev rule gives your account access to Android phones: adb may list \
                      a plugged-in phone as \"no permissions\"",
-                    "Install the Android rules: \
+                    "Install Plugback's package, which brings its own rules \
+                     (70-plugback.rules), or the Android rules: \
                      `sudo apt install android-sdk-platform-tools-common` on Debian and Ubuntu \
                      (it brings 51-android.rules), or your distribution's android-udev-rules \
                      package. Then unplug the phone and plug it in again.",

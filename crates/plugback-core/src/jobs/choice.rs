@@ -56,7 +56,11 @@ impl RestoreChoice {
 
     /// The restore's transport and what it sends, from the backup's kind and the phone's
     /// platform, reached through `sources`.
-    pub fn target(&self, device: &Device, sources: &Sources) -> Result<RestoreTarget, RestoreError> {
+    pub fn target(
+        &self,
+        device: &Device,
+        sources: &Sources,
+    ) -> Result<RestoreTarget, RestoreError> {
         let kind = catalog::detect_kind(&self.backup);
         match (device.platform, kind) {
             (Platform::Ios, Some(BackupKind::Ios)) => Ok(RestoreTarget::Iphone {
@@ -81,7 +85,9 @@ impl RestoreChoice {
                 server: sources.adb.clone(),
                 settings: AbSettings::default(),
             }),
-            (Platform::Ios, _) => Err(self.wrong_backup("is not an iPhone backup Plugback can restore to an iPhone")),
+            (Platform::Ios, _) => {
+                Err(self.wrong_backup("is not an iPhone backup Plugback can restore to an iPhone"))
+            }
             (Platform::Android, Some(_)) => {
                 Err(self.wrong_backup("is an iPhone backup, and the phone is an Android phone"))
             }
@@ -97,7 +103,10 @@ impl RestoreChoice {
 
     /// What an Android restore sends: the backup's files (or a plain folder's) and its
     /// apps, narrowed by `only`: entries starting with `/` are phone folders, the others apps.
-    fn android_plans(&self, is_backup: bool) -> Result<(Option<FilePlan>, Option<AppPlan>), RestoreError> {
+    fn android_plans(
+        &self,
+        is_backup: bool,
+    ) -> Result<(Option<FilePlan>, Option<AppPlan>), RestoreError> {
         let (folders, packages): (Vec<&String>, Vec<&String>) =
             self.only.iter().partition(|only| only.starts_with('/'));
         let selective = !self.only.is_empty();
@@ -109,13 +118,21 @@ impl RestoreChoice {
             } else {
                 FilePlan::from_folder(&self.backup, &self.phone_folder)?
             };
-            Some(if folders.is_empty() { plan } else { plan.only(&folders)? })
+            Some(if folders.is_empty() {
+                plan
+            } else {
+                plan.only(&folders)?
+            })
         };
         let apps = if !is_backup || self.skip_apps || (selective && packages.is_empty()) {
             None
         } else {
             let plan = AppPlan::from_backup_folder(&self.backup)?;
-            Some(if packages.is_empty() { plan } else { plan.only(&packages)? })
+            Some(if packages.is_empty() {
+                plan
+            } else {
+                plan.only(&packages)?
+            })
         };
         Ok((files, apps))
     }
@@ -132,11 +149,21 @@ impl RestoreChoice {
         cancel: &CancelToken,
     ) -> Preflight {
         let find_my = match (device.platform, &sources.usbmuxd) {
-            (Platform::Ios, Ok(mux)) => ios::block_on(ios::find_my(mux, &device.id, cancel)).ok().flatten(),
+            (Platform::Ios, Ok(mux)) => ios::block_on(ios::find_my(mux, &device.id, cancel))
+                .ok()
+                .flatten(),
             _ => None,
         };
         let health = (measure_cable && device.state == DeviceState::Ready)
-            .then(|| health::check(sources.clone(), device.clone(), &quick_cable_check(), cancel).ok())
+            .then(|| {
+                health::check(
+                    sources.clone(),
+                    device.clone(),
+                    &quick_cable_check(),
+                    cancel,
+                )
+                .ok()
+            })
             .flatten();
         let facts = preflight::gather::gather(
             &self.backup,

@@ -231,6 +231,11 @@ pub fn run(
             phase: Phase::WaitingForPhone,
         });
         let slept = ctx.presence.resumed_since(attempt_started);
+        // The connection's own words go to the log; the person is told what it means.
+        emit(JobEvent::Note {
+            code: "restore-phone-lost",
+            message: err.to_string(),
+        });
         emit(JobEvent::Lost {
             what_happened: if slept {
                 format!(
@@ -239,7 +244,8 @@ pub fn run(
                 )
             } else {
                 format!(
-                    "{} was disconnected during the restore ({err}).",
+                    "{} was disconnected during the restore: the cable came out or moved, \
+                     or the phone restarted.",
                     spec.device_name
                 )
             },

@@ -587,10 +587,13 @@ fn awake(facts: &Facts) -> Item {
         Err(why) => item(
             ID,
             Status::Warn,
+            // The system's own words are technical: they follow the fix, not the sentence.
+            "Plugback cannot keep this computer awake: the system's power service refused or \
+             did not answer. If the computer sleeps, the restore stops.",
             format!(
-                "Plugback cannot keep this computer awake ({why}). If it sleeps, the restore stops."
+                "{} (The system said: {why}.)",
+                explain_fix("doctor-no-sleep-inhibit")
             ),
-            explain_fix("doctor-no-sleep-inhibit"),
         ),
     }
 }
