@@ -22,7 +22,7 @@ echo "== the .deb"
 if ! cargo deb --version 2>/dev/null | grep -q "3.8.0"; then
     cargo install cargo-deb --locked --version 3.8.0
 fi
-rm -f target/debian/plugback_*.deb
+rm -f target/debian/plugback_*.deb target/debian/plugback-dbgsym_*.ddeb
 cargo deb --locked
 deb=$(ls target/debian/plugback_*.deb)
 dpkg-deb --info "$deb" | sed -n '/Package:/,$p'
@@ -72,4 +72,12 @@ for wanted in ("usbmuxd-installed", "adb-installed"):
     assert wanted in ids, f"doctor did not check {wanted}: {sorted(ids)}"
 print(f"doctor: {len(checks)} checks, worst: {report['worst']}")
 EOF
+# The installed program opens its window (on a virtual display), as a double-click on its
+# menu entry would, and draws the demo's phones.
+if command -v xvfb-run >/dev/null 2>&1; then
+    mkdir -p "$work/home"
+    HOME="$work/home" TMPDIR="$work/home" xvfb-run -a -s "-screen 0 1280x800x24" \
+        /usr/bin/plugback --demo --screenshot "$work/installed.png" --view phones
+    echo "the installed window drew $(stat -c %s "$work/installed.png") bytes of PNG"
+fi
 echo "package check: passed"
