@@ -325,7 +325,7 @@ fn apps_fit(facts: &Facts) -> AppsFit {
             android_name(phone_sdk),
             named.join(", "),
         ),
-        "Update the phone's Android version first (Settings, System, Software update), or restore without those apps: --skip-apps leaves every app out, --only names the folders and apps to restore.",
+        "Update the phone's Android version first (Settings, System, Software update), or restore without those apps: in the window, untick \u{201c}Reinstall the backup's apps\u{201d} or choose \u{201c}Only restore what I pick\u{201d}; on the command line, --skip-apps leaves every app out and --only names the folders and apps to restore.",
     );
     AppsFit {
         warn: Some(warn),
