@@ -3,6 +3,9 @@
 //! reference renderer: a hardware GPU draws text a little differently, so elsewhere they
 //! print a notice and skip (and fail where PLUGBACK_REQUIRE_PEERS=1, as in CI).
 //!
+//! The bench sits in one fixed folder (its path is on screen), so one run of these at a
+//! time on a machine.
+//!
 //! To accept a deliberate change of the window: `UPDATE_SNAPSHOTS=1 cargo test --test app
 //! snapshots`, then look at the new images before committing them.
 
@@ -29,9 +32,24 @@ fn reference_renderer() -> bool {
     found
 }
 
+/// Whether this computer shows the backups' dates in UTC, as the snapshots were drawn (and
+/// as CI runs): elsewhere every date on screen differs.
+fn utc_clock() -> bool {
+    use plugback_sim::make_backup::{Kind, Spec};
+    let shown = Spec::new(Kind::Ios).date_unix;
+    let date = time::OffsetDateTime::from_unix_timestamp(shown).expect("a valid date");
+    let utc = time::UtcOffset::local_offset_at(date).map_or(true, |offset| offset.is_utc());
+    if !utc {
+        eprintln!(
+            "notice: this computer's time zone is not UTC: the window snapshots (drawn in UTC) are not compared; run them with TZ=UTC"
+        );
+    }
+    utc
+}
+
 #[test]
 fn the_main_screens_look_as_they_did() {
-    if !reference_renderer() {
+    if !reference_renderer() || !utc_clock() {
         return;
     }
     let mut bench = Bench::for_snapshots();

@@ -293,7 +293,10 @@ fn apps_needing_a_newer_android_than_the_phone_warn_by_name_and_do_not_block() {
             .starts_with("Update the phone's Android version first")
     );
     assert!(item.fix.contains("--skip-apps") && item.fix.contains("--only"));
-    assert!(item.fix.contains("Reinstall the backup's apps"), "the window's words too");
+    assert!(
+        item.fix.contains("Reinstall the backup's apps"),
+        "the window's words too"
+    );
 
     let one = android_app_facts(&[("com.example.photos", Ok(35))]);
     let item = versions_item(&one);
