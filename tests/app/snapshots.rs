@@ -53,6 +53,17 @@ fn the_main_screens_look_as_they_did() {
         return;
     }
     let mut bench = Bench::for_snapshots();
+    // Everything the first screen shows arrives in the background: wait for all of it, so
+    // that no snapshot catches a moment earlier or later than the one drawn.
+    wait_for(&mut bench.harness, "the sizes and the adb notice", |h| {
+        let state = h.state().state();
+        !state.stats.is_empty()
+            && state
+                .stats
+                .values()
+                .all(|s| matches!(s, plugback::gui::state::StatsState::Ready(_)))
+            && h.query_by_label("Android phones cannot be seen").is_some()
+    });
 
     // The window as it opens: the phone's card, the backups, no backup selected.
     bench.harness.snapshot("main_window");
