@@ -18,7 +18,7 @@ desktop-file-validate packaging/linux/org.plugback.Plugback.desktop
 appstreamcli validate --no-net packaging/linux/org.plugback.Plugback.metainfo.xml
 
 echo "== the .deb"
-# cargo-deb from crates.io, pinned so that every machine builds the same package.
+# cargo-deb (cargo install), pinned so that every machine builds the same package.
 if ! cargo deb --version 2>/dev/null | grep -q "3.8.0"; then
     cargo install cargo-deb --locked --version 3.8.0
 fi

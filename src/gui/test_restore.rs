@@ -36,7 +36,7 @@ pub enum TestRestoreUpdate {
     Progress(Progress),
 }
 
-/// The test-restores of this session, the last one per backup. One runs at a time: each
+/// The test-restores since the window opened, the last one per backup. One runs at a time: each
 /// starts a simulated phone and reads the whole backup.
 #[derive(Debug, Default)]
 pub struct TestRestores {
