@@ -474,12 +474,18 @@ fn pick_folder() -> Option<PathBuf> {
     let dialog = rfd::AsyncFileDialog::new()
         .set_title("Add a folder of backups")
         .pick_folder();
-    // The async dialog on this job's own thread, as for Export diagnostics.
+    wait_for_dialog(dialog).ok().flatten()
+}
+
+/// Waits for a system dialog on this job's own thread: unlike the blocking dialogs, the
+/// async ones may be asked for off the main thread on every system.
+fn wait_for_dialog(
+    dialog: impl std::future::Future<Output = Option<rfd::FileHandle>>,
+) -> std::io::Result<Option<PathBuf>> {
     let picked = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .ok()?
-        .block_on(dialog)?;
-    Some(picked.path().to_path_buf())
+        .build()?
+        .block_on(dialog);
+    Ok(picked.map(|file| file.path().to_path_buf()))
 }
 
 /// Writes the diagnostics zip to `out`, or where the person picks in the system's save
@@ -491,22 +497,16 @@ fn export_diagnostics(
     let out = match out {
         Some(out) => out,
         None => {
-            // The async dialog, waited for on this export's own thread: unlike the
-            // blocking one it may be asked for off the main thread on every system.
             let dialog = rfd::AsyncFileDialog::new()
                 .set_title("Save diagnostics")
                 .set_file_name("plugback-diagnostics.zip")
                 .add_filter("Zip file", &["zip"])
                 .save_file();
-            let picked = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .map_err(|err| {
-                    Failure::new(format!(
-                        "Plugback could not open the save dialog ({err}). Close some programs and try again."
-                    ))
-                })?
-                .block_on(dialog)
-                .map(|file| file.path().to_path_buf());
+            let picked = wait_for_dialog(dialog).map_err(|err| {
+                Failure::new(format!(
+                    "Plugback could not open the save dialog ({err}). Close some programs and try again."
+                ))
+            })?;
             match picked {
                 Some(path) => path,
                 None => return Ok(None),

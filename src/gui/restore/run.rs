@@ -146,21 +146,26 @@ impl Run {
         }
     }
 
-    /// How far along, 0..1, from bytes, else files, else the phone's own percentage.
+    /// How far along, 0..1 (see [`progress_fraction`]).
     pub fn fraction(&self) -> Option<f32> {
-        let p = &self.progress;
-        let ratio = |done: u64, total: Option<u64>| {
-            total
-                .filter(|t| *t > 0)
-                .map(|t| (done as f64 / t as f64).min(1.0) as f32)
-        };
-        ratio(p.bytes_done, p.bytes_total)
-            .or_else(|| ratio(p.files_done, p.files_total))
-            .or_else(|| {
-                p.phone_percent
-                    .map(|pct| (pct / 100.0).clamp(0.0, 1.0) as f32)
-            })
+        progress_fraction(&self.progress)
     }
+}
+
+/// How far a restore's progress is along, 0..1, from bytes, else files, else the phone's
+/// own percentage; None when none of them is known.
+pub fn progress_fraction(p: &Progress) -> Option<f32> {
+    let ratio = |done: u64, total: Option<u64>| {
+        total
+            .filter(|t| *t > 0)
+            .map(|t| (done as f64 / t as f64).min(1.0) as f32)
+    };
+    ratio(p.bytes_done, p.bytes_total)
+        .or_else(|| ratio(p.files_done, p.files_total))
+        .or_else(|| {
+            p.phone_percent
+                .map(|pct| (pct / 100.0).clamp(0.0, 1.0) as f32)
+        })
 }
 
 /// The phase in a person's words.

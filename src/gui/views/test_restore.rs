@@ -3,6 +3,7 @@
 
 use super::verify::explanation;
 use crate::gui::format;
+use crate::gui::restore::run::progress_fraction;
 use crate::gui::state::{AppState, Job};
 use crate::gui::test_restore::TestRestoreStatus;
 use crate::test_restore::TestRestoreReport;
@@ -84,11 +85,7 @@ fn running(ui: &mut egui::Ui, phase: Option<Phase>, progress: &Progress) -> bool
         Some(Phase::WaitingForPhone | Phase::Failed) => "Ending…",
     };
     ui.label(what);
-    let fraction = match (progress.bytes_total, progress.files_total) {
-        (Some(total), _) if total > 0 => progress.bytes_done as f32 / total as f32,
-        (_, Some(total)) if total > 0 => progress.files_done as f32 / total as f32,
-        _ => progress.phone_percent.map_or(0.0, |p| (p / 100.0) as f32),
-    };
+    let fraction = progress_fraction(progress).unwrap_or(0.0);
     let mut cancel = false;
     ui.horizontal(|ui| {
         ui.add(
